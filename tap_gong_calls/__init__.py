@@ -1,0 +1,1 @@
+"""tap-gong-calls: a Singer tap that extracts Gong calls."""

@@ -1,0 +1,305 @@
+"""The base stream: Gong's URL and auth, throttled and retried requests, its error semantics."""
+
+from __future__ import annotations
+
+import datetime
+import random
+import sys
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import backoff
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase, HTTPBasicAuth
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+from tap_gong_calls.errors import (
+    BadResponseError,
+    GongAuthError,
+    NotFoundError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    describe,
+    gong_errors,
+    retry_after_seconds,
+)
+from tap_gong_calls.progress import RunStats
+from tap_gong_calls.rate_limiter import RateLimiter
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Iterator
+
+    JSONBody = dict[str, Any]
+
+# Faults worth another try: the request may well succeed a moment later.
+TRANSIENT_ERRORS = (
+    RetriableAPIError,
+    ConnectionResetError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class BearerAuth(AuthBase):
+    """``Authorization: Bearer <token>`` for an OAuth access token."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+class GongStream(RESTStream[str]):
+    """A stream of Gong's v2 API with one throttle, one retry policy and clear errors."""
+
+    MAX_TRANSIENT_TRIES = 5
+    MAX_RATE_LIMITED_TRIES = 30
+    BACKOFF_CAP_SECONDS = 60.0
+    # The most requests in flight when ids are fetched one by one: enough to keep the rate
+    # limit busy through a few seconds of server latency, few enough to be polite.
+    MAX_IN_FLIGHT = 32
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One connection per worker thread, reused across requests.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.MAX_IN_FLIGHT)
+        self.requests_session.mount("http://", adapter)
+        self.requests_session.mount("https://", adapter)
+
+    @override
+    @property
+    def url_base(self) -> str:
+        return str(self.config["api_url"]).rstrip("/")
+
+    @override
+    @cached_property
+    def authenticator(self) -> AuthBase:
+        if token := self.config.get("access_token"):
+            return BearerAuth(token)
+        return HTTPBasicAuth(self.config["access_key"], self.config["access_key_secret"])
+
+    @override
+    @property
+    def http_headers(self) -> dict[str, str]:
+        return {"Accept": "application/json", "User-Agent": self.user_agent}
+
+    @override
+    @property
+    def timeout(self) -> int:
+        return self.config["request_timeout_seconds"]  # requests takes a float too
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """The limiter every request of the run goes through."""
+        return RateLimiter(float(self.config["requests_per_second"]))
+
+    @cached_property
+    def stats(self) -> RunStats:
+        """This run's counters."""
+        return RunStats()
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: JSONBody | None = None,
+    ) -> JSONBody:
+        """Send one request (throttled, retried) and return its JSON object.
+
+        Safe to call from worker threads: the session's pool and the limiter are thread-safe.
+        """
+        prepared = self.build_prepared_request(
+            method=method,
+            url=self.url_base + path,
+            params=params,
+            json=body,
+            headers=self.http_headers,
+        )
+        return self._retrying_send(prepared)
+
+    @cached_property
+    def _retrying_send(self) -> Callable[[requests.PreparedRequest], JSONBody]:
+        # Two layers, so that waiting out 429s never uses up the tries meant for faults.
+        transient = backoff.on_exception(
+            self._transient_waits,
+            TRANSIENT_ERRORS,
+            giveup=lambda exc: isinstance(exc, RateLimitedError),
+            max_tries=self.MAX_TRANSIENT_TRIES,
+            jitter=None,
+            on_backoff=self._log_retry,
+            on_giveup=self._log_giveup,
+            logger=None,
+        )
+        rate_limited = backoff.on_exception(
+            self._rate_limit_waits,
+            RateLimitedError,
+            max_tries=self.MAX_RATE_LIMITED_TRIES,
+            jitter=None,
+            on_backoff=self._log_retry,
+            on_giveup=self._log_giveup,
+            logger=None,
+        )
+        return rate_limited(transient(self._send_once))
+
+    def _send_once(self, prepared: requests.PreparedRequest) -> JSONBody:
+        self.rate_limiter.acquire()
+        self.stats.request_sent()
+        response = self.requests_session.send(prepared, timeout=self.timeout)
+        self.validate_response(response)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise RetriableAPIError(
+                f"Gong answered {_endpoint(response)} with HTTP {response.status_code} "
+                f"but a body that is not JSON ({len(response.content)} bytes)",
+                response,
+            ) from exc
+        if not isinstance(body, dict):
+            raise BadResponseError(
+                f"Gong answered {_endpoint(response)} with JSON that is not an object"
+            )
+        return body
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        endpoint = _endpoint(response)
+        if status == 429:
+            self._raise_rate_limited(response, endpoint)
+        if status >= 500:
+            raise RetriableAPIError(describe(response, endpoint), response)
+        if status in (401, 403):
+            raise GongAuthError(
+                f"Gong refused the request: {describe(response, endpoint)}. Check access_key "
+                f"and access_key_secret (or access_token), that they belong to the workspace "
+                f"you expect and carry the scope this endpoint needs, and that api_url "
+                f"({self.url_base}) is your company's Gong API host.",
+                status,
+            )
+        if status == 404:
+            messages, _ = gong_errors(response)
+            raise NotFoundError(describe(response, endpoint), messages)
+        if status >= 400:
+            raise FatalAPIError(f"Gong rejected the request: {describe(response, endpoint)}")
+
+    def _raise_rate_limited(self, response: requests.Response, endpoint: str) -> None:
+        seconds = retry_after_seconds(response.headers.get("Retry-After"))
+        limit = float(self.config["max_retry_after_seconds"])
+        if seconds is not None and seconds > limit:
+            resume = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+                seconds=seconds
+            )
+            raise QuotaExhaustedError(
+                f"Gong's rate limit answered {endpoint} with Retry-After {seconds:.0f}s, "
+                f"longer than max_retry_after_seconds ({limit:.0f}s): the daily quota "
+                f"(10,000 requests per company) is probably used up. Retry after "
+                f"{resume:%Y-%m-%d %H:%M:%S} UTC, or raise max_retry_after_seconds to wait."
+            )
+        deadline = None if seconds is None else time.monotonic() + seconds
+        if deadline is not None:
+            self.rate_limiter.pause_until(deadline)
+        raise RateLimitedError(describe(response, endpoint), response, deadline)
+
+    def _transient_waits(self) -> Generator[float, BaseException, None]:
+        """Exponential backoff with full jitter, so parallel retries do not stampede."""
+        base = float(self.config["backoff_base_seconds"])
+        attempt = 0
+        yield 0.0  # primed by backoff, which then sends each exception
+        while True:
+            wait = random.uniform(0, min(self.BACKOFF_CAP_SECONDS, base * 2**attempt))  # noqa: S311
+            self.stats.waited(wait, rate_limited=False)
+            yield wait
+            attempt += 1
+
+    def _rate_limit_waits(self) -> Generator[float, BaseException, None]:
+        """Exactly what Retry-After asked for; without it, backoff that pauses every worker."""
+        base = float(self.config["backoff_base_seconds"])
+        attempt = 0
+        exc = yield 0.0
+        while True:
+            deadline = exc.deadline if isinstance(exc, RateLimitedError) else None
+            if deadline is None:
+                cap = min(self.BACKOFF_CAP_SECONDS, base * 2**attempt)
+                deadline = time.monotonic() + random.uniform(cap / 2, cap)  # noqa: S311
+                self.rate_limiter.pause_until(deadline)
+            wait = max(0.0, deadline - time.monotonic())
+            self.stats.waited(wait, rate_limited=True)
+            exc = yield wait
+            attempt += 1
+
+    def _log_retry(self, details: Any) -> None:
+        self.logger.warning(
+            "Retrying in %.2fs (try %d): %s",
+            details["wait"],
+            details["tries"],
+            details["exception"],
+        )
+
+    def _log_giveup(self, details: Any) -> None:
+        exc = details["exception"]
+        # The fault layer hands 429s to the rate-limit layer: that is no giving up.
+        if not isinstance(exc, RateLimitedError) or details["tries"] >= self.MAX_RATE_LIMITED_TRIES:
+            self.logger.error("Giving up after %d tries: %s", details["tries"], exc)
+
+    def paginate(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: JSONBody | None = None,
+    ) -> Iterator[JSONBody]:
+        """Yield each page of a cursor-paged endpoint, empty-result 404 meaning no pages.
+
+        Gong wants every other input unchanged on the next page; the cursor goes in the query
+        for GET and at the top level of the body for POST (a query cursor on POST is ignored).
+        """
+        cursor: str | None = None
+        while True:
+            page_params = dict(params or {})
+            page_body = dict(body or {})
+            if cursor and method == "GET":
+                page_params["cursor"] = cursor
+            elif cursor:
+                page_body["cursor"] = cursor
+            try:
+                page = self.request_json(
+                    method, path, params=page_params or None, body=page_body or None
+                )
+            except NotFoundError as exc:
+                if exc.is_empty_result and cursor is None:
+                    return
+                raise
+            records = page.get("records")
+            if not isinstance(records, dict):
+                raise BadResponseError(
+                    f"Gong answered {method} {path} without the 'records' paging object"
+                )
+            yield page
+            next_cursor = records.get("cursor")
+            if not next_cursor:
+                return
+            if next_cursor == cursor:
+                raise BadResponseError(f"Gong repeated the same cursor on {method} {path}")
+            cursor = str(next_cursor)
+
+
+def _endpoint(response: requests.Response) -> str:
+    """``METHOD /path`` of a response, without the query (which can hold a cursor)."""
+    method = response.request.method if response.request is not None else "?"
+    return f"{method} {urlparse(response.url).path}"

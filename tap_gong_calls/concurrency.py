@@ -1,0 +1,64 @@
+"""Overlapping slow requests while keeping the output in input order."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
+
+
+class Cancelled(Exception):  # noqa: N818
+    """Raised in a worker whose run was stopped by another worker's failure."""
+
+
+def map_in_order(
+    fn: Callable[[ItemT], ResultT], items: Iterable[ItemT], *, max_in_flight: int
+) -> Iterator[ResultT]:
+    """Yield ``fn(item)`` for each item, in order, computing up to ``max_in_flight`` at once.
+
+    Only ``max_in_flight`` results are ever held, so memory does not grow with the input.
+    The caller's thread does the yielding, which keeps singer-sdk (single-threaded) happy.
+    When one call fails, no new call starts and the failure is raised in order.
+    """
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def guarded(item: ItemT) -> ResultT:
+        if stop.is_set():
+            raise Cancelled
+        try:
+            return fn(item)
+        except BaseException as exc:
+            failures.append(exc)
+            stop.set()
+            raise
+
+    pending: deque[Future[ResultT]] = deque()
+    source = iter(items)
+    with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="gong") as pool:
+        try:
+            for item in source:
+                pending.append(pool.submit(guarded, item))
+                if len(pending) >= max_in_flight:
+                    break
+            while pending:
+                try:
+                    result = pending.popleft().result()
+                except Cancelled:
+                    # A later item failed first; its error is the one worth showing.
+                    raise failures[0] from None
+                for item in source:
+                    pending.append(pool.submit(guarded, item))
+                    break
+                yield result
+        finally:
+            stop.set()
+            for future in pending:
+                future.cancel()

@@ -1,0 +1,90 @@
+"""What can go wrong talking to Gong, as exceptions whose messages say what to check."""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+from typing import TYPE_CHECKING
+
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+if TYPE_CHECKING:
+    import requests
+
+NO_CALLS_FOUND = "No calls found corresponding to the provided filters"
+
+
+def gong_errors(response: requests.Response) -> tuple[list[str], str | None]:
+    """Gong's ``errors[]`` and ``requestId`` from an error body, or the raw text if not JSON."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = " ".join(response.text.split())[:200]
+        return ([text] if text else []), response.headers.get("x-traceid")
+    if not isinstance(body, dict):
+        return [str(body)[:200]], response.headers.get("x-traceid")
+    errors = body.get("errors")
+    messages = [str(e) for e in errors] if isinstance(errors, list) else []
+    request_id = body.get("requestId") or response.headers.get("x-traceid")
+    return messages, request_id
+
+
+def describe(response: requests.Response, endpoint: str) -> str:
+    """One line naming the endpoint, the status, Gong's messages and its requestId."""
+    messages, request_id = gong_errors(response)
+    detail = "; ".join(messages) or response.reason or "no message"
+    return f"HTTP {response.status_code} from {endpoint}: {detail} (requestId {request_id or '-'})"
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse ``Retry-After`` as seconds or as an HTTP-date; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+
+
+class GongAuthError(FatalAPIError):
+    """401/403: the credentials or their scopes are wrong; retrying cannot help."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class NotFoundError(FatalAPIError):
+    """A 404 that callers may treat as "no such call" or "no calls in range"."""
+
+    def __init__(self, message: str, gong_messages: list[str]) -> None:
+        super().__init__(message)
+        self.gong_messages = gong_messages
+
+    @property
+    def is_empty_result(self) -> bool:
+        """True for Gong's way of saying a filter matched nothing."""
+        return any(NO_CALLS_FOUND in m for m in self.gong_messages)
+
+
+class RateLimitedError(RetriableAPIError):
+    """429: wait until ``deadline`` (monotonic clock), or back off when Gong gave no wait."""
+
+    def __init__(self, message: str, response: requests.Response, deadline: float | None) -> None:
+        super().__init__(message, response)
+        self.deadline = deadline
+
+
+class QuotaExhaustedError(FatalAPIError):
+    """A ``Retry-After`` longer than the tap may sleep: the daily quota is gone."""
+
+
+class BadResponseError(FatalAPIError):
+    """A 200 whose JSON does not have the shape Gong documents."""

@@ -1,0 +1,75 @@
+"""Counters for one run, a progress line every few seconds, and the closing summary."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import logging
+
+
+@dataclass
+class RunStats:
+    """What a user wants to know about a run: progress, cost in requests, time lost to limits.
+
+    Worker threads update the request counters, so every update takes the lock.
+    """
+
+    requested: int | None = None  # known in ids mode only
+    emitted: int = 0
+    missing: int = 0
+    private_skipped: int = 0
+    requests: int = 0
+    rate_limited: int = 0
+    seconds_waited: float = 0.0
+    progress_every_seconds: float = 10.0
+    started_at: float = field(default_factory=time.monotonic)
+    _last_progress: float = field(default_factory=time.monotonic)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def request_sent(self) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def waited(self, seconds: float, *, rate_limited: bool) -> None:
+        with self._lock:
+            self.seconds_waited += seconds
+            if rate_limited:
+                self.rate_limited += 1
+
+    def _line(self) -> str:
+        elapsed = max(time.monotonic() - self.started_at, 1e-9)
+        emitted = (
+            f"{self.emitted}" if self.requested is None else f"{self.emitted}/{self.requested}"
+        )
+        line = (
+            f"calls emitted {emitted}, {self.requests} requests "
+            f"({self.requests / elapsed:.2f}/s), {self.rate_limited} 429s, "
+            f"{self.seconds_waited:.1f}s waited"
+        )
+        done = self.emitted + self.missing + self.private_skipped
+        if self.requested and 0 < done < self.requested:
+            eta = elapsed / done * (self.requested - done)
+            line += f", ETA {eta:.0f}s"
+        return line
+
+    def maybe_log_progress(self, logger: logging.Logger) -> None:
+        """Log a progress line if the last one is more than ``progress_every_seconds`` old."""
+        now = time.monotonic()
+        if now - self._last_progress >= self.progress_every_seconds:
+            self._last_progress = now
+            logger.info("Progress: %s", self._line())
+
+    def summary(self) -> str:
+        """The one-line summary that closes a run."""
+        elapsed = time.monotonic() - self.started_at
+        requested = "-" if self.requested is None else str(self.requested)
+        return (
+            f"Summary: requested {requested}, emitted {self.emitted}, missing {self.missing}, "
+            f"private skipped {self.private_skipped}, requests {self.requests}, "
+            f"429s {self.rate_limited}, seconds waited {self.seconds_waited:.1f}, "
+            f"elapsed {elapsed:.1f}s"
+        )
