@@ -594,15 +594,24 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         emulator = self.server.emulator
         request = self._read_request()
-        status, fault = 0, None
-        try:
-            if emulator.latency_seconds > 0:
-                time.sleep(emulator.latency_seconds)
-            fault = emulator._take_fault(request.method, request.path)
-            status = self._respond(emulator, request, fault)
-        finally:
-            kind = fault.kind if fault else None
-            emulator._record(dataclasses.replace(request, status=status, fault=kind))
+        if emulator.latency_seconds > 0:
+            time.sleep(emulator.latency_seconds)
+        fault = emulator._take_fault(request.method, request.path)
+        kind = fault.kind if fault else None
+        if kind == "reset":
+            emulator._record(dataclasses.replace(request, fault=kind))
+            self.close_connection = True  # hang up without a byte: the client sees a dropped link
+            return
+        if fault is not None and kind == "slow":
+            time.sleep(fault.delay)
+        reply = emulator._fault_reply(fault) if fault else None
+        if reply is None:
+            reply = emulator._answer(request, enforce_access=kind != "truncated")
+        if kind == "truncated":
+            reply.status = 200
+        # Log before replying, so a client that just got its answer always finds it logged.
+        emulator._record(dataclasses.replace(request, status=reply.status, fault=kind))
+        self._send(reply, truncate=kind == "truncated")
 
     # BaseHTTPRequestHandler dispatches on these names; every method takes the same pipeline.
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle  # noqa: N815
@@ -627,18 +636,8 @@ class _Handler(BaseHTTPRequestHandler):
             fault=None,
         )
 
-    def _respond(self, emulator: GongEmulator, request: RequestRecord, fault: Fault | None) -> int:
-        kind = fault.kind if fault else None
-        if kind == "reset":
-            self.close_connection = True  # hang up without a byte: the client sees a dropped link
-            return 0
-        if fault is not None and kind == "slow":
-            time.sleep(fault.delay)
-        reply = emulator._fault_reply(fault) if fault else None
-        if reply is None:
-            reply = emulator._answer(request, enforce_access=kind != "truncated")
-        truncate = kind == "truncated"
-        self.send_response(200 if truncate else reply.status)
+    def _send(self, reply: _Reply, *, truncate: bool) -> None:
+        self.send_response(reply.status)
         payload = reply.body.encode()
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(payload)))
@@ -652,7 +651,6 @@ class _Handler(BaseHTTPRequestHandler):
             payload = payload[: len(payload) // 2]
             self.close_connection = True
         self.wfile.write(payload)
-        return 200 if truncate else reply.status
 
 
 # -- realistic data ------------------------------------------------------------------------
@@ -668,58 +666,63 @@ _CONFERENCE_SYSTEMS = {
 }
 
 
-def make_call(call_id: str, started: str, **overrides: Any) -> Call:
-    """A complete CallBasicData (all 20 fields of §3), deterministic from `call_id`.
+class _CallMaker:
+    """`make_call(call_id, started, **overrides)`: a full CallBasicData (all 20 fields of §3).
 
-    Overrides are applied last: a value of None keeps the key with null, `make_call.ABSENT`
-    (or `ABSENT`) removes the key.
+    Deterministic from `call_id`. Overrides are applied last: a value of None keeps the key with
+    null, `make_call.ABSENT` (same object as `ABSENT`) removes the key. An object rather than a
+    function only so that `make_call.ABSENT` type-checks.
     """
-    digest = hashlib.sha256(call_id.encode()).digest()
 
-    def pick(options: Sequence[T], salt: int) -> T:
-        return options[digest[salt] % len(options)]
+    ABSENT: Final = ABSENT
 
-    number = str(int.from_bytes(digest[8:16], "big"))[:11]
-    direction = pick(("Inbound", "Outbound", "Conference", "Unknown"), 0)
-    conference = direction == "Conference"
-    system = (
-        pick(tuple(_CONFERENCE_SYSTEMS), 1)
-        if conference
-        else pick(("Outreach", "Salesloft", "Aircall"), 1)
-    )
-    company = pick(("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries"), 2)
-    purpose = pick((None, "Demo Call", "Discovery", "Renewal", "Pricing"), 3)
-    call: Call = {
-        "id": call_id,
-        "url": f"https://app.gong.io/call?id={call_id}",
-        "title": f"{purpose or 'Intro'} with {company}",
-        "scheduled": started,
-        "started": started,
-        "duration": 60 + int.from_bytes(digest[4:6], "big") % 3540,
-        "primaryUserId": str(234599484848400 + digest[5] % 20),
-        "direction": direction,
-        "system": system,
-        "scope": pick(("External", "External", "Internal", "Unknown"), 6),
-        "media": "Video" if conference else "Audio",
-        "language": pick(("eng", "eng", "eng", "fre", "ger", "und"), 7),
-        "workspaceId": DEFAULT_WORKSPACE_ID,
-        "sdrDisposition": pick((None, "Got the gatekeeper", "Left voicemail", "Connected"), 16),
-        "clientUniqueId": base64.b32encode(digest[17:29]).decode()[:19],
-        "customData": pick((None, "Conference Call", '{"campaign":"Q1","source":"web"}'), 29),
-        "purpose": purpose,
-        "meetingUrl": _CONFERENCE_SYSTEMS[system].format(n=number) if conference else None,
-        "isPrivate": False,
-        "calendarEventId": f"{digest[20:30].hex()}@google.com" if conference else None,
-    }
-    for key, value in overrides.items():
-        if value is ABSENT:
-            call.pop(key, None)
-        else:
-            call[key] = value
-    return call
+    def __call__(self, call_id: str, started: str, **overrides: Any) -> Call:
+        digest = hashlib.sha256(call_id.encode()).digest()
+
+        def pick(options: Sequence[T], salt: int) -> T:
+            return options[digest[salt] % len(options)]
+
+        number = str(int.from_bytes(digest[8:16], "big"))[:11]
+        direction = pick(("Inbound", "Outbound", "Conference", "Unknown"), 0)
+        conference = direction == "Conference"
+        system = (
+            pick(tuple(_CONFERENCE_SYSTEMS), 1)
+            if conference
+            else pick(("Outreach", "Salesloft", "Aircall"), 1)
+        )
+        company = pick(("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries"), 2)
+        purpose = pick((None, "Demo Call", "Discovery", "Renewal", "Pricing"), 3)
+        call: Call = {
+            "id": call_id,
+            "url": f"https://app.gong.io/call?id={call_id}",
+            "title": f"{purpose or 'Intro'} with {company}",
+            "scheduled": started,
+            "started": started,
+            "duration": 60 + int.from_bytes(digest[4:6], "big") % 3540,
+            "primaryUserId": str(234599484848400 + digest[5] % 20),
+            "direction": direction,
+            "system": system,
+            "scope": pick(("External", "External", "Internal", "Unknown"), 6),
+            "media": "Video" if conference else "Audio",
+            "language": pick(("eng", "eng", "eng", "fre", "ger", "und"), 7),
+            "workspaceId": DEFAULT_WORKSPACE_ID,
+            "sdrDisposition": pick((None, "Got the gatekeeper", "Left voicemail", "Connected"), 16),
+            "clientUniqueId": base64.b32encode(digest[17:29]).decode()[:19],
+            "customData": pick((None, "Conference Call", '{"campaign":"Q1","source":"web"}'), 29),
+            "purpose": purpose,
+            "meetingUrl": _CONFERENCE_SYSTEMS[system].format(n=number) if conference else None,
+            "isPrivate": False,
+            "calendarEventId": f"{digest[20:30].hex()}@google.com" if conference else None,
+        }
+        for key, value in overrides.items():
+            if value is ABSENT:
+                call.pop(key, None)
+            else:
+                call[key] = value
+        return call
 
 
-make_call.ABSENT = ABSENT  # type: ignore[attr-defined]
+make_call = _CallMaker()
 
 # Cycle through the timestamp shapes Gong emits (§2), so taps must compare instants, not strings.
 _SEED_TIME_STYLES: Final = (

@@ -1,0 +1,81 @@
+"""Run the installed ``tap-gong-calls`` as a whole process and read what a user would see."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CREDENTIALS = {"access_key": "key-AKIA-test-7777", "access_key_secret": "secret-s3cr3t-9999"}
+
+
+def tap_executable() -> str:
+    """The console script of the environment running the tests."""
+    beside_python = Path(sys.executable).parent / "tap-gong-calls"
+    return str(beside_python) if beside_python.exists() else shutil.which("tap-gong-calls") or ""
+
+
+@dataclass
+class TapRun:
+    returncode: int
+    messages: list[dict[str, Any]]
+    stdout: str
+    stderr: str
+    records: list[dict[str, Any]] = field(init=False)
+    states: list[dict[str, Any]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.records = [m["record"] for m in self.messages if m["type"] == "RECORD"]
+        self.states = [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+    @property
+    def ids(self) -> list[str]:
+        return [r["id"] for r in self.records]
+
+    @property
+    def last_state(self) -> dict[str, Any] | None:
+        return self.states[-1] if self.states else None
+
+    def explain(self) -> str:
+        """For assertion messages: the tail of what the tap wrote to stderr."""
+        return f"exit {self.returncode}; stderr tail:\n" + "\n".join(self.stderr.splitlines()[-15:])
+
+
+def parse_messages(stdout: str) -> list[dict[str, Any]]:
+    """Singer messages from stdout; every line must be one (a stray print breaks targets)."""
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def run_tap(
+    config: dict[str, Any],
+    *,
+    state: dict[str, Any] | None = None,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> TapRun:
+    """Run the tap once with ``config`` (and ``state``) in files, as Meltano would."""
+    with tempfile.TemporaryDirectory() as folder:
+        config_path = Path(folder, "config.json")
+        config_path.write_text(json.dumps(config))
+        command = [tap_executable(), "--config", str(config_path), *args]
+        if state is not None:
+            state_path = Path(folder, "state.json")
+            state_path.write_text(json.dumps(state))
+            command += ["--state", str(state_path)]
+        process = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+            cwd=folder,  # no stray .env of the developer's is picked up
+            check=False,
+        )
+    return TapRun(process.returncode, parse_messages(process.stdout), process.stdout, process.stderr)
