@@ -117,8 +117,11 @@ class CallsStream(GongStream):
                 if start > 0:
                     raise
                 # Probe with the per-id endpoint: if it is refused too, the credentials are
-                # wrong, and its error (raised from here) says so.
-                first = self._get_call(batch[0])
+                # wrong, and its error alone says so.
+                try:
+                    first = self._get_call(batch[0])
+                except GongAuthError as refused_too:
+                    raise refused_too from None
                 self.logger.warning(
                     "POST /v2/calls/extensive was refused (HTTP %d) while GET /v2/calls/{id} "
                     "works: the key lacks the api:calls:read:extensive scope. Falling back "

@@ -1,6 +1,6 @@
 """A local emulator of Gong's v2 calls API, for the tests and benchmarks of tap-gong-calls.
 
-It follows /work/shared/docs/gong-api.md: Basic/Bearer auth with per-endpoint scopes, a leaky
+It follows the project's Gong API notes (gong-api.md, sections cited as §n): Basic/Bearer auth with per-endpoint scopes, a leaky
 bucket rate limit and daily quota answering 429 + Retry-After, opaque cursors bound to the filter,
 fixed pages of 100, the 404-for-empty-results quirk with Gong's exact texts, and queued faults.
 
@@ -121,12 +121,19 @@ class _Reply:
     request_id: str = dataclasses.field(default_factory=_new_request_id)
 
 
+def _status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a fault may use any code, standard or not
+        return "Error"
+
+
 class _ApiError(Exception):
     """Raised anywhere while answering; becomes a Gong ErrorResponse."""
 
     def __init__(self, status: int, message: str | None = None, retry_after: str | None = None):
         self.status = status
-        self.message = message or _ERROR_MESSAGES.get(status) or HTTPStatus(status).phrase
+        self.message = message or _ERROR_MESSAGES.get(status) or _status_phrase(status)
         self.retry_after = retry_after
         super().__init__(self.message)
 
@@ -560,6 +567,11 @@ class _Server(ThreadingHTTPServer):
             else:
                 self._connections.discard(connection)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hanging up mid-reply (read timeouts, closed pools) are routine, not errors.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
     def drop_connections(self) -> None:
         # Idle keep-alive connections would otherwise keep being served after stop().
         with self._connections_lock:
@@ -794,11 +806,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Explicit for SIGINT too: shells start background jobs with SIGINT ignored.
+    signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
-    with emulator:
+    with emulator, contextlib.suppress(KeyboardInterrupt):
         print(f"Gong emulator listening on {emulator.url}", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        while True:
+            # Short naps, not one long wait: Python runs signal handlers only in the main
+            # thread, and only once it wakes, while the OS may deliver the signal elsewhere.
+            time.sleep(0.1)
     return 0
 
 

@@ -78,4 +78,6 @@ def run_tap(
             cwd=folder,  # no stray .env of the developer's is picked up
             check=False,
         )
-    return TapRun(process.returncode, parse_messages(process.stdout), process.stdout, process.stderr)
+    return TapRun(
+        process.returncode, parse_messages(process.stdout), process.stdout, process.stderr
+    )

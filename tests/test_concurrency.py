@@ -1,0 +1,57 @@
+"""map_in_order: overlapping calls, results in input order, failures surfaced."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tap_gong_calls.concurrency import map_in_order
+
+
+def test_results_come_in_input_order_although_they_finish_out_of_order() -> None:
+    def slow_for_small(n: int) -> int:
+        time.sleep(0.02 * (5 - n % 5))
+        return n * 10
+
+    assert list(map_in_order(slow_for_small, range(12), max_in_flight=4)) == [
+        n * 10 for n in range(12)
+    ]
+
+
+def test_no_more_than_max_in_flight_run_at_once() -> None:
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def tracked(n: int) -> int:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.01)
+        with lock:
+            running -= 1
+        return n
+
+    assert list(map_in_order(tracked, range(30), max_in_flight=3)) == list(range(30))
+    assert peak == 3
+
+
+def test_the_first_failure_is_raised_and_no_new_item_starts() -> None:
+    started: list[int] = []
+
+    def fail_on_three(n: int) -> int:
+        started.append(n)
+        if n == 3:
+            raise RuntimeError("call 3 failed")
+        time.sleep(0.01)
+        return n
+
+    results = []
+    with pytest.raises(RuntimeError, match="call 3 failed"):
+        for result in map_in_order(fail_on_three, range(100), max_in_flight=4):
+            results.append(result)
+    assert results == [0, 1, 2]
+    assert max(started) < 10

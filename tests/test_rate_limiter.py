@@ -1,0 +1,82 @@
+"""The limiter spaces starts evenly and honours pauses, across threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tap_gong_calls.rate_limiter import RateLimiter
+
+
+class FakeClock:
+    """A clock that only moves when the limiter sleeps, so the test takes no time."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.starts: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0, "the limiter must not spin with zero sleeps"
+        self.now += seconds
+
+
+def test_starts_are_spaced_by_the_interval() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(3, clock=clock, sleep=clock.sleep)
+    for _ in range(7):
+        limiter.acquire()
+        clock.starts.append(clock.now)
+    gaps = [b - a for a, b in zip(clock.starts, clock.starts[1:], strict=False)]
+    assert gaps == pytest.approx([1 / 3] * 6)
+
+
+def test_a_pause_holds_back_the_next_start_even_if_its_slot_was_due() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(3, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.pause_until(clock.now + 2.5)
+    limiter.acquire()
+    assert clock.now == pytest.approx(102.5)
+
+
+def test_an_earlier_pause_never_shortens_a_later_one() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(3, clock=clock, sleep=clock.sleep)
+    limiter.pause_until(105.0)
+    limiter.pause_until(101.0)
+    limiter.acquire()
+    assert clock.now == pytest.approx(105.0)
+
+
+@pytest.mark.parametrize("rate", [0, -1])
+def test_a_non_positive_rate_is_refused(rate: float) -> None:
+    with pytest.raises(ValueError, match="requests_per_second must be positive"):
+        RateLimiter(rate)
+
+
+def test_threads_share_one_budget_in_real_time() -> None:
+    limiter = RateLimiter(50)
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(5):
+            limiter.acquire()
+            with lock:
+                starts.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    starts.sort()
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    # Twenty starts from four threads, none closer than the 20 ms interval (clock jitter aside).
+    assert len(starts) == 20
+    assert min(gaps) >= 0.02 - 0.002

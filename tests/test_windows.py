@@ -1,0 +1,60 @@
+"""UTC parsing and the window planner of the date-range mode."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from tap_gong_calls.windows import UTC, WindowPlanner, format_utc, parse_utc
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-03-01T02:30:00-08:00", "2024-03-01T10:30:00Z"),
+        ("2024-03-01T16:00:00+05:30", "2024-03-01T10:30:00Z"),
+        ("2024-03-01T10:30:00Z", "2024-03-01T10:30:00Z"),
+        ("2024-03-01T10:30:00.250Z", "2024-03-01T10:30:00.250000Z"),
+        ("2024-03-01", "2024-03-01T00:00:00Z"),
+    ],
+)
+def test_parse_utc_normalises_offsets(value: str, expected: str) -> None:
+    assert format_utc(parse_utc(value)) == expected
+
+
+def test_offsets_compare_as_instants_not_as_text() -> None:
+    # As text "…T02:30:00-08:00" < "…T09:00:00Z", yet it is the later instant.
+    assert parse_utc("2024-03-01T02:30:00-08:00") > parse_utc("2024-03-01T09:00:00Z")
+
+
+def day(n: int) -> datetime.datetime:
+    return datetime.datetime(2022, 1, 1, tzinfo=UTC) + datetime.timedelta(days=n)
+
+
+def test_windows_cover_the_range_without_gaps_or_overlaps() -> None:
+    planner = WindowPlanner(day(0), day(30))
+    windows = []
+    for window in planner:
+        windows.append(window)
+        planner.completed(10)
+    assert windows[0][0] == day(0)
+    assert windows[-1][1] == day(30)
+    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:], strict=False))
+
+
+def test_a_sparse_two_year_range_costs_a_handful_of_windows() -> None:
+    planner = WindowPlanner(day(0), day(730))
+    windows = 0
+    for _ in planner:
+        windows += 1
+        planner.completed(0)
+    assert windows <= 7
+
+
+def test_a_dense_window_shrinks_the_next_one() -> None:
+    planner = WindowPlanner(day(0), day(30))
+    next(planner)
+    planner.completed(2000)
+    start, end = next(planner)
+    assert end - start == datetime.timedelta(hours=6)
