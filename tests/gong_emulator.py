@@ -1,8 +1,9 @@
 """A local emulator of Gong's v2 calls API, for the tests and benchmarks of tap-gong-calls.
 
-It follows the project's Gong API notes (gong-api.md, sections cited as §n): Basic/Bearer auth with per-endpoint scopes, a leaky
-bucket rate limit and daily quota answering 429 + Retry-After, opaque cursors bound to the filter,
-fixed pages of 100, the 404-for-empty-results quirk with Gong's exact texts, and queued faults.
+It follows the project's Gong API notes (gong-api.md; "§n" below cites its sections): Basic and
+Bearer auth with per-endpoint scopes, a leaky-bucket rate limit and a daily quota answering 429
+with Retry-After, opaque cursors bound to their filter, fixed pages of 100, Gong's 404 texts for
+empty results and unknown calls, and queued faults (errors, dropped or truncated replies).
 
     with GongEmulator(rate_limit_per_second=3) as emu:
         emu.add_calls(seed_calls(250))
@@ -81,6 +82,7 @@ class RequestRecord:
     started_at: float
     status: int
     fault: str | None
+    retry_after: str | None = None  # the Retry-After header sent, if any
 
 
 @dataclass
@@ -622,7 +624,11 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "truncated":
             reply.status = 200
         # Log before replying, so a client that just got its answer always finds it logged.
-        emulator._record(dataclasses.replace(request, status=reply.status, fault=kind))
+        emulator._record(
+            dataclasses.replace(
+                request, status=reply.status, fault=kind, retry_after=reply.retry_after
+            )
+        )
         self._send(reply, truncate=kind == "truncated")
 
     # BaseHTTPRequestHandler dispatches on these names; every method takes the same pipeline.

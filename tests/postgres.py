@@ -2,6 +2,7 @@
 
     with throwaway_cluster() as url:   # postgresql://postgres@127.0.0.1:PORT/postgres
         ...
+    url, close = start_throwaway_cluster()   # the same, for a fixture
 
 The cluster lives in a temporary directory (data, log and unix socket), listens on 127.0.0.1 only,
 trusts local connections, runs with durability off (it is thrown away), and is stopped and removed
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 SERVER_USER = "postgres"
 STARTUP_TIMEOUT_SECONDS = 60
@@ -159,9 +160,8 @@ class _Cluster:
         shutil.rmtree(self.root_dir, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def throwaway_cluster() -> Iterator[str]:
-    """Start a private cluster and yield its URL; stop and delete it on exit."""
+def start_throwaway_cluster() -> tuple[str, Callable[[], None]]:
+    """Start a private cluster: its URL, and the function that stops and deletes it."""
     server_bin = find_server_bin()
     if server_bin is None:
         raise PostgresUnavailable(
@@ -169,17 +169,28 @@ def throwaway_cluster() -> Iterator[str]:
             "PATH; install them (Debian: apt-get install postgresql) or set TEST_POSTGRES_URL"
         )
     cluster = _Cluster(server_bin)
+
+    def close() -> None:
+        try:
+            cluster.stop()
+        finally:
+            cluster.remove()
+
     try:
-        url = cluster.start()
+        return cluster.start(), close
     except (OSError, subprocess.SubprocessError) as exc:
-        cluster.stop()
-        cluster.remove()
+        close()
         raise PostgresUnavailable(f"could not start PostgreSQL: {exc}") from exc
     except PostgresUnavailable:
-        cluster.remove()
+        close()
         raise
+
+
+@contextlib.contextmanager
+def throwaway_cluster() -> Iterator[str]:
+    """`start_throwaway_cluster` as a context manager yielding the URL."""
+    url, close = start_throwaway_cluster()
     try:
         yield url
     finally:
-        cluster.stop()
-        cluster.remove()
+        close()

@@ -163,6 +163,7 @@ def test_rate_limit_then_success_after_retry_after() -> None:
     assert limited.status_code == 429
     assert limited.json()["errors"] == ["API request limit exceeded"]
     assert 0.001 <= wait <= 0.2
+    assert [r.retry_after for r in emu.requests][-2:] == [limited.headers["Retry-After"], None]
     assert after.status_code == 200
 
 

@@ -1,0 +1,187 @@
+"""Date-range mode: windows, the UTC bookmark, lookback, resuming, and Gong's empty-range 404."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tap_gong_calls.windows import parse_utc
+from tests.gong_emulator import Fault, GongEmulator, make_call, seed_calls
+from tests.tap_runner import CREDENTIALS, run_tap
+
+WEEK_START = "2024-06-03T00:00:00Z"
+WEEK = seed_calls(250, WEEK_START, datetime.timedelta(minutes=40))  # 250 calls over ~7 days
+END = "2024-06-11T00:00:00Z"
+TWO_YEARS_BEFORE = "2022-06-01T00:00:00Z"
+FAST = {"requests_per_second": 500}
+
+
+@pytest.fixture
+def emulator() -> Iterator[GongEmulator]:
+    with GongEmulator(**CREDENTIALS) as emu:
+        emu.add_calls(WEEK)
+        yield emu
+
+
+def config(emu: GongEmulator, **settings: object) -> dict[str, object]:
+    return {**CREDENTIALS, "api_url": emu.url, **FAST, **settings}
+
+
+def list_requests(emu: GongEmulator) -> list[dict[str, str]]:
+    return [r.query for r in emu.requests if r.path == "/v2/calls"]
+
+
+def test_a_sparse_two_year_backfill_emits_each_call_once_for_a_few_requests(
+    emulator: GongEmulator,
+) -> None:
+    run = run_tap(config(emulator, start_date=TWO_YEARS_BEFORE, end_date=END))
+
+    assert run.returncode == 0, run.explain()
+    assert sorted(run.ids) == sorted(c["id"] for c in WEEK)
+    assert len(set(run.ids)) == len(run.ids)
+    assert len(emulator.requests) <= 3 + 30
+    assert run.last_state == {
+        "bookmarks": {"calls": {"replication_key": "started", "replication_key_value": END}}
+    }
+    assert "Mode: date range, calls from 2022-06-01T00:00:00Z to 2024-06-11T00:00:00Z" in run.stderr
+    assert "Summary: requested -, emitted 250" in run.stderr
+
+
+def test_every_page_repeats_the_other_parameters_and_windows_tile_the_range(
+    emulator: GongEmulator,
+) -> None:
+    run = run_tap(config(emulator, start_date="2024-06-01T00:00:00Z", end_date=END))
+
+    assert run.returncode == 0, run.explain()
+    queries = list_requests(emulator)
+    assert any("cursor" in q for q in queries), "the week needs more than one page somewhere"
+    windows = sorted({(q["fromDateTime"], q["toDateTime"]) for q in queries})
+    assert windows[0][0] == "2024-06-01T00:00:00Z"
+    assert windows[-1][1] == END
+    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:], strict=False))
+    # Each window's bookmark is announced as it completes.
+    bookmarks = [s["bookmarks"]["calls"]["replication_key_value"] for s in run.states]
+    assert bookmarks == sorted(bookmarks, key=parse_utc)
+    assert len(bookmarks) >= 2
+
+
+def test_a_second_run_reads_only_the_lookback_and_picks_up_new_and_late_calls(
+    emulator: GongEmulator,
+) -> None:
+    first = run_tap(config(emulator, start_date=TWO_YEARS_BEFORE, end_date=END))
+    assert first.returncode == 0, first.explain()
+    new = seed_calls(50, "2024-06-11T01:00:00Z", datetime.timedelta(minutes=20))
+    new = [make_call(str(9_100_000_000_000_000_000 + i), c["started"]) for i, c in enumerate(new)]
+    late = make_call("9200000000000000001", "2024-06-10T15:00:00-08:00")  # 23:00Z, in lookback
+    too_old = make_call("9200000000000000002", "2024-06-05T12:00:00Z")  # outside lookback
+    emulator.add_calls([*new, late, too_old])
+    emulator.reset_log()
+
+    second = run_tap(
+        config(emulator, start_date=TWO_YEARS_BEFORE, end_date="2024-06-12T00:00:00Z"),
+        state=first.last_state,
+    )
+
+    assert second.returncode == 0, second.explain()
+    in_lookback = {c["id"] for c in WEEK if parse_utc(c["started"]) >= parse_utc("2024-06-10T00:00Z")}
+    assert set(second.ids) == {c["id"] for c in new} | {late["id"]} | in_lookback
+    assert len(set(second.ids)) == len(second.ids)
+    assert too_old["id"] not in second.ids
+    assert min(parse_utc(q["fromDateTime"]) for q in list_requests(emulator)) == parse_utc(
+        "2024-06-10T00:00:00Z"
+    )
+    assert second.last_state is not None
+    assert second.last_state["bookmarks"]["calls"]["replication_key_value"] == "2024-06-12T00:00:00Z"
+
+
+def test_a_run_that_fails_midway_resumes_from_its_last_state_without_loss(
+    emulator: GongEmulator,
+) -> None:
+    settings = {"start_date": "2024-06-01T00:00:00Z", "end_date": END, "backoff_base_seconds": 0.01}
+    answer = emulator._answer  # noqa: SLF001
+
+    def break_after_two_list_pages(request, **kwargs):  # type: ignore[no-untyped-def]
+        # From the third list request on, Gong fails for good: the run dies mid-range.
+        if request.path == "/v2/calls" and len(list_requests(emulator)) == 3:
+            emulator.inject(Fault("status", path="/v2/calls", status=500, times=-1))
+        return answer(request, **kwargs)
+
+    emulator._answer = break_after_two_list_pages  # type: ignore[method-assign]  # noqa: SLF001
+    try:
+        interrupted = run_tap(config(emulator, **settings))
+    finally:
+        emulator._answer = answer  # type: ignore[method-assign]  # noqa: SLF001
+        emulator.clear_faults()
+
+    assert interrupted.returncode != 0
+    assert "HTTP 500 from GET /v2/calls" in interrupted.stderr
+    assert 0 < len(interrupted.ids) < len(WEEK)
+    assert interrupted.last_state is not None
+    resumed = run_tap(config(emulator, **settings), state=interrupted.last_state)
+
+    assert resumed.returncode == 0, resumed.explain()
+    assert set(interrupted.ids) | set(resumed.ids) == {c["id"] for c in WEEK}
+    assert len(set(resumed.ids)) == len(resumed.ids)
+
+
+def test_mixed_offsets_are_compared_as_instants(emulator: GongEmulator) -> None:
+    inside = make_call("9300000000000000001", "2024-06-11T01:59:59-08:00")  # 09:59:59Z
+    outside = make_call("9300000000000000002", "2024-06-11T15:30:00+05:30")  # 10:00:00Z
+    emulator.add_calls([inside, outside])
+
+    run = run_tap(
+        config(emulator, start_date="2024-06-10T10:00:00Z", end_date="2024-06-11T10:00:00Z")
+    )
+
+    assert run.returncode == 0, run.explain()
+    assert inside["id"] in run.ids
+    assert outside["id"] not in run.ids
+    assert run.last_state is not None
+    assert run.last_state["bookmarks"]["calls"]["replication_key_value"] == "2024-06-11T10:00:00Z"
+
+
+def test_workspace_filter_is_sent_on_every_page(emulator: GongEmulator) -> None:
+    other = [
+        make_call(str(9_400_000_000_000_000_000 + i), c["started"], workspaceId="555")
+        for i, c in enumerate(WEEK[:150])
+    ]
+    emulator.add_calls(other)
+
+    run = run_tap(
+        config(emulator, start_date="2024-06-01T00:00:00Z", end_date=END, workspace_id="555")
+    )
+
+    assert run.returncode == 0, run.explain()
+    assert sorted(run.ids) == sorted(c["id"] for c in other)
+    assert all(q.get("workspaceId") == "555" for q in list_requests(emulator))
+
+
+def test_an_empty_range_is_zero_calls_not_an_error(emulator: GongEmulator) -> None:
+    run = run_tap(
+        config(emulator, start_date="2020-01-01T00:00:00Z", end_date="2020-03-01T00:00:00Z")
+    )
+
+    assert run.returncode == 0, run.explain()
+    assert run.records == []
+    assert run.last_state is not None
+    assert run.last_state["bookmarks"]["calls"]["replication_key_value"] == "2020-03-01T00:00:00Z"
+
+
+def test_any_other_404_fails_with_gongs_message(emulator: GongEmulator) -> None:
+    emulator.inject(Fault("status", path="/v2/calls", status=404, times=-1))
+
+    run = run_tap(config(emulator, start_date="2024-06-01T00:00:00Z", end_date=END))
+
+    assert run.returncode != 0
+    assert run.records == []
+    assert "HTTP 404 from GET /v2/calls" in run.stderr
+
+
+def test_state_stays_small_whatever_the_number_of_calls(emulator: GongEmulator) -> None:
+    run = run_tap(config(emulator, start_date=TWO_YEARS_BEFORE, end_date=END))
+
+    assert run.returncode == 0, run.explain()
+    assert max(len(json.dumps(s)) for s in run.states) < 300
