@@ -328,7 +328,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = set(args.cases) - set(CASE_GROUPS)
     if unknown:
         parser.error(f"unknown cases {sorted(unknown)}; choose from {', '.join(CASE_GROUPS)}")
-    defaults = (15, 200, 300, [500, 5000]) if args.quick else (60, 1000, 2000, [2000, 20000])
+    defaults = (30, 200, 300, [500, 5000]) if args.quick else (60, 1000, 2000, [2000, 20000])
     names = ("ids", "batch_ids", "range_calls", "memory_calls")
     for name, default in zip(names, defaults, strict=True):
         if getattr(args, name) is None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.gong_emulator import Fault, GongEmulator, make_call, seed_calls
 from tests.tap_runner import CREDENTIALS, run_tap
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 CALLS = seed_calls(250, "2024-01-01T00:00:00Z")
 IDS = [c["id"] for c in CALLS]
@@ -34,13 +37,11 @@ def test_batched_ids_cost_three_requests_for_250_and_come_in_configured_order(
     run = run_tap(config(emulator, call_ids=wanted))
 
     assert run.returncode == 0, run.explain()
-    assert [m["type"] for m in run.messages][0] == "SCHEMA"
+    assert next(m["type"] for m in run.messages) == "SCHEMA"
     assert run.ids == list(reversed(IDS))
     assert run.records == [emulator.calls[i] for i in reversed(IDS)]  # exactly as Gong sent them
     assert run.last_state is not None
-    assert [(r.method, r.path) for r in emulator.requests] == [
-        ("POST", "/v2/calls/extensive")
-    ] * 3
+    assert [(r.method, r.path) for r in emulator.requests] == [("POST", "/v2/calls/extensive")] * 3
     for call_id in MISSING:
         assert f"Call {call_id} was not found in Gong: skipped" in run.stderr
     assert "Summary: requested 252, emitted 250, missing 2" in run.stderr
@@ -96,7 +97,7 @@ def test_private_calls_can_be_excluded(emulator: GongEmulator) -> None:
 
 
 def test_a_bearer_token_works_instead_of_a_key(emulator: GongEmulator) -> None:
-    emulator.access_token = "oauth-token-123"  # noqa: S105
+    emulator.access_token = "oauth-token-123"
     run = run_tap({"access_token": "oauth-token-123", "api_url": emulator.url, "call_ids": IDS[:3]})
 
     assert run.returncode == 0, run.explain()

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tap_gong_calls.windows import parse_utc
 from tests.gong_emulator import Fault, GongEmulator, make_call, seed_calls
 from tests.tap_runner import CREDENTIALS, run_tap
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 WEEK_START = "2024-06-03T00:00:00Z"
 WEEK = seed_calls(250, WEEK_START, datetime.timedelta(minutes=40))  # 250 calls over ~7 days
@@ -61,7 +65,7 @@ def test_every_page_repeats_the_other_parameters_and_windows_tile_the_range(
     windows = sorted({(q["fromDateTime"], q["toDateTime"]) for q in queries})
     assert windows[0][0] == "2024-06-01T00:00:00Z"
     assert windows[-1][1] == END
-    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(windows))
     # Each window's bookmark is announced as it completes.
     bookmarks = [s["bookmarks"]["calls"]["replication_key_value"] for s in run.states]
     assert bookmarks == sorted(bookmarks, key=parse_utc)
@@ -86,7 +90,9 @@ def test_a_second_run_reads_only_the_lookback_and_picks_up_new_and_late_calls(
     )
 
     assert second.returncode == 0, second.explain()
-    in_lookback = {c["id"] for c in WEEK if parse_utc(c["started"]) >= parse_utc("2024-06-10T00:00Z")}
+    in_lookback = {
+        c["id"] for c in WEEK if parse_utc(c["started"]) >= parse_utc("2024-06-10T00:00Z")
+    }
     assert set(second.ids) == {c["id"] for c in new} | {late["id"]} | in_lookback
     assert len(set(second.ids)) == len(second.ids)
     assert too_old["id"] not in second.ids
@@ -94,14 +100,16 @@ def test_a_second_run_reads_only_the_lookback_and_picks_up_new_and_late_calls(
         "2024-06-10T00:00:00Z"
     )
     assert second.last_state is not None
-    assert second.last_state["bookmarks"]["calls"]["replication_key_value"] == "2024-06-12T00:00:00Z"
+    assert (
+        second.last_state["bookmarks"]["calls"]["replication_key_value"] == "2024-06-12T00:00:00Z"
+    )
 
 
 def test_a_run_that_fails_midway_resumes_from_its_last_state_without_loss(
     emulator: GongEmulator,
 ) -> None:
     settings = {"start_date": "2024-06-01T00:00:00Z", "end_date": END, "backoff_base_seconds": 0.01}
-    answer = emulator._answer  # noqa: SLF001
+    answer = emulator._answer
 
     def break_after_two_list_pages(request, **kwargs):  # type: ignore[no-untyped-def]
         # From the third list request on, Gong fails for good: the run dies mid-range.
@@ -109,11 +117,11 @@ def test_a_run_that_fails_midway_resumes_from_its_last_state_without_loss(
             emulator.inject(Fault("status", path="/v2/calls", status=500, times=-1))
         return answer(request, **kwargs)
 
-    emulator._answer = break_after_two_list_pages  # type: ignore[method-assign]  # noqa: SLF001
+    emulator._answer = break_after_two_list_pages  # type: ignore[method-assign]
     try:
         interrupted = run_tap(config(emulator, **settings))
     finally:
-        emulator._answer = answer  # type: ignore[method-assign]  # noqa: SLF001
+        emulator._answer = answer  # type: ignore[method-assign]
         emulator.clear_faults()
 
     assert interrupted.returncode != 0

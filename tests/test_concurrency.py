@@ -49,9 +49,8 @@ def test_the_first_failure_is_raised_and_no_new_item_starts() -> None:
         time.sleep(0.01)
         return n
 
-    results = []
+    results = map_in_order(fail_on_three, range(100), max_in_flight=4)
+    assert [next(results) for _ in range(3)] == [0, 1, 2]
     with pytest.raises(RuntimeError, match="call 3 failed"):
-        for result in map_in_order(fail_on_three, range(100), max_in_flight=4):
-            results.append(result)
-    assert results == [0, 1, 2]
+        next(results)
     assert max(started) < 10

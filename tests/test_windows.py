@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 
 import pytest
 
@@ -40,7 +41,7 @@ def test_windows_cover_the_range_without_gaps_or_overlaps() -> None:
         planner.completed(10)
     assert windows[0][0] == day(0)
     assert windows[-1][1] == day(30)
-    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(windows))
 
 
 def test_a_sparse_two_year_range_costs_a_handful_of_windows() -> None:
