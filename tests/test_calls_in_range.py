@@ -111,7 +111,7 @@ def test_a_run_that_fails_midway_resumes_from_its_last_state_without_loss(
     settings = {"start_date": "2024-06-01T00:00:00Z", "end_date": END, "backoff_base_seconds": 0.01}
     answer = emulator._answer
 
-    def break_after_two_list_pages(request, **kwargs):  # type: ignore[no-untyped-def]
+    def break_after_two_list_pages(request, **kwargs):
         # From the third list request on, Gong fails for good: the run dies mid-range.
         if request.path == "/v2/calls" and len(list_requests(emulator)) == 3:
             emulator.inject(Fault("status", path="/v2/calls", status=500, times=-1))
