@@ -20,6 +20,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from tap_gong_calls.errors import (
     BadResponseError,
     GongAuthError,
+    GongUnavailableError,
     NotFoundError,
     QuotaExhaustedError,
     RateLimitedError,
@@ -130,7 +131,20 @@ class GongStream(RESTStream[str]):
             json=body,
             headers=self.http_headers,
         )
-        return self._retrying_send(prepared)
+        try:
+            return self._retrying_send(prepared)
+        except RateLimitedError as exc:
+            raise GongUnavailableError(
+                f"Still rate limited after {self.MAX_RATE_LIMITED_TRIES} waits on {method} "
+                f"{path}: {exc}. Lower requests_per_second, or check what else uses your "
+                f"company's Gong API quota."
+            ) from exc
+        except TRANSIENT_ERRORS as exc:
+            raise GongUnavailableError(
+                f"Gong did not answer {method} {path} successfully after "
+                f"{self.MAX_TRANSIENT_TRIES} tries: {exc}. Check that api_url ({self.url_base}) "
+                f"is reachable and Gong is up; a date-range run resumes from its last STATE."
+            ) from exc
 
     @cached_property
     def _retrying_send(self) -> Callable[[requests.PreparedRequest], JSONBody]:

@@ -88,3 +88,7 @@ class QuotaExhaustedError(FatalAPIError):
 
 class BadResponseError(FatalAPIError):
     """A 200 whose JSON does not have the shape Gong documents."""
+
+
+class GongUnavailableError(FatalAPIError):
+    """Retries are used up: Gong kept failing, timing out or rate limiting."""
