@@ -7,6 +7,7 @@ import random
 import sys
 import time
 from functools import cached_property
+from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -91,6 +92,12 @@ class GongStream(RESTStream[str]):
         if token := self.config.get("access_token"):
             return BearerAuth(token)
         return HTTPBasicAuth(self.config["access_key"], self.config["access_key_secret"])
+
+    @override
+    @property
+    def user_agent(self) -> str:
+        # Tells Gong's support which client sent a request when a requestId is reported.
+        return str(self.config.get("user_agent") or f"tap-gong-calls/{version('tap-gong-calls')}")
 
     @override
     @property
