@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.postgres import PostgresUnavailable, start_throwaway_cluster
+from tests.postgres import PostgresUnavailableError, start_throwaway_cluster
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -30,7 +30,7 @@ def postgres_url() -> Iterator[str]:
         return
     try:
         url, close = start_throwaway_cluster()
-    except PostgresUnavailable as exc:
+    except PostgresUnavailableError as exc:
         reason = f"PostgreSQL unavailable: {exc}"
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail(reason, pytrace=False)

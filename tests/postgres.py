@@ -7,13 +7,12 @@
 The cluster lives in a temporary directory (data, log and unix socket), listens on 127.0.0.1 only,
 trusts local connections, runs with durability off (it is thrown away), and is stopped and removed
 on exit. PostgreSQL refuses to run as root, so as root every server command goes through
-``runuser -u postgres --``. `PostgresUnavailable` says why no cluster could be had.
+``runuser -u postgres --``. `PostgresUnavailableError` says why no cluster could be had.
 """
 
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import pwd
 import re
@@ -32,21 +31,21 @@ SERVER_USER = "postgres"
 STARTUP_TIMEOUT_SECONDS = 60
 
 
-class PostgresUnavailable(Exception):
+class PostgresUnavailableError(Exception):
     """No PostgreSQL server could be found or started; the message says why."""
 
 
 def find_server_bin() -> Path | None:
     """The directory holding initdb and pg_ctl: the newest /usr/lib/postgresql/*/bin, else PATH."""
 
-    def version(path: str) -> tuple[int, ...]:
-        match = re.search(r"/postgresql/([0-9.]+)/bin$", path)
-        return tuple(int(part) for part in match.group(1).split(".") if part) if match else ()
+    def version(path: Path) -> tuple[int, ...]:
+        match = re.fullmatch(r"[0-9]+(\.[0-9]+)*", path.parent.name)
+        return tuple(int(part) for part in match.group(0).split(".")) if match else ()
 
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version, reverse=True)
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version, reverse=True)
     for directory in candidates:
-        if all(os.access(Path(directory, tool), os.X_OK) for tool in ("initdb", "pg_ctl")):
-            return Path(directory)
+        if all(os.access(directory / tool, os.X_OK) for tool in ("initdb", "pg_ctl")):
+            return directory
     initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
     if initdb and pg_ctl:
         # Debian links these into /usr/local/bin or /usr/bin; use the real directory.
@@ -76,13 +75,13 @@ class _Cluster:
                 account = pwd.getpwnam(SERVER_USER)
             except KeyError:
                 self.remove()
-                raise PostgresUnavailable(
+                raise PostgresUnavailableError(
                     f"running as root, and there is no {SERVER_USER!r} OS user to run "
                     "PostgreSQL as (it refuses to run as root)"
                 ) from None
             if shutil.which("runuser") is None:
                 self.remove()
-                raise PostgresUnavailable("running as root, and runuser is not on PATH")
+                raise PostgresUnavailableError("running as root, and runuser is not on PATH")
             os.chown(self.root_dir, account.pw_uid, account.pw_gid)
         self.root_dir.chmod(0o700)
 
@@ -117,7 +116,7 @@ class _Cluster:
             "--no-sync",
         )  # fmt: skip
         if initdb.returncode != 0:
-            raise PostgresUnavailable(f"initdb failed:\n{initdb.stdout}\n{initdb.stderr}")
+            raise PostgresUnavailableError(f"initdb failed:\n{initdb.stdout}\n{initdb.stderr}")
         last_error = ""
         for _ in range(3):  # another process may take the free port before the server binds it
             self.port = free_port()
@@ -140,13 +139,14 @@ class _Cluster:
                 return f"postgresql://{SERVER_USER}@127.0.0.1:{self.port}/postgres"
             last_error = f"{started.stdout}\n{started.stderr}\n{self._log_tail()}"
             self.stop()
-        raise PostgresUnavailable(f"pg_ctl start failed:\n{last_error}")
+        raise PostgresUnavailableError(f"pg_ctl start failed:\n{last_error}")
 
     def _accepts_connections(self) -> bool:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=1
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1),
             ):
                 return True
             time.sleep(0.1)
@@ -164,7 +164,7 @@ def start_throwaway_cluster() -> tuple[str, Callable[[], None]]:
     """Start a private cluster: its URL, and the function that stops and deletes it."""
     server_bin = find_server_bin()
     if server_bin is None:
-        raise PostgresUnavailable(
+        raise PostgresUnavailableError(
             "no PostgreSQL server binaries (initdb, pg_ctl) in /usr/lib/postgresql/*/bin or on "
             "PATH; install them (Debian: apt-get install postgresql) or set TEST_POSTGRES_URL"
         )
@@ -180,8 +180,8 @@ def start_throwaway_cluster() -> tuple[str, Callable[[], None]]:
         return cluster.start(), close
     except (OSError, subprocess.SubprocessError) as exc:
         close()
-        raise PostgresUnavailable(f"could not start PostgreSQL: {exc}") from exc
-    except PostgresUnavailable:
+        raise PostgresUnavailableError(f"could not start PostgreSQL: {exc}") from exc
+    except PostgresUnavailableError:
         close()
         raise
 
