@@ -264,8 +264,11 @@ class GongStream(RESTStream[str]):
             attempt += 1
 
     def _log_retry(self, details: Any) -> None:
+        prepared: requests.PreparedRequest = details["args"][0]
         self.logger.warning(
-            "Retrying in %.2fs (try %d): %s",
+            "Retrying %s %s in %.2fs (try %d): %s",
+            prepared.method,
+            urlparse(prepared.url).path,
             details["wait"],
             details["tries"],
             details["exception"],

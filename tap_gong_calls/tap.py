@@ -21,6 +21,7 @@ else:
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from types import FrameType
 
     from tap_gong_calls.client import GongStream
 
@@ -79,7 +80,7 @@ class TapGongCalls(Tap):
             title="Call IDs",
             description="The calls to fetch, by Gong call id (1-20 digits each; duplicates "
             "are fetched once). When set, start_date and the bookmark are not used.",
-            min_items=1,
+            minItems=1,  # passed into the JSON Schema verbatim
         ),
         th.Property(
             "batch_call_ids",
@@ -162,6 +163,14 @@ class TapGongCalls(Tap):
     @override
     def discover_streams(self) -> list[GongStream]:
         return [CallsStream(self)]
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        # singer-sdk writes the last STATE, then exits 0: a run cut short is no success.
+        try:
+            super()._handle_termination(signum, frame)
+        except SystemExit:
+            raise SystemExit(128 + signum) from None
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:

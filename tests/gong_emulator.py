@@ -83,6 +83,7 @@ class RequestRecord:
     status: int
     fault: str | None
     retry_after: str | None = None  # the Retry-After header sent, if any
+    request_id: str | None = None  # the requestId (x-traceid) of the reply, if one was sent
 
 
 @dataclass
@@ -626,7 +627,11 @@ class _Handler(BaseHTTPRequestHandler):
         # Log before replying, so a client that just got its answer always finds it logged.
         emulator._record(
             dataclasses.replace(
-                request, status=reply.status, fault=kind, retry_after=reply.retry_after
+                request,
+                status=reply.status,
+                fault=kind,
+                retry_after=reply.retry_after,
+                request_id=reply.request_id,
             )
         )
         self._send(reply, truncate=kind == "truncated")

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CREDENTIALS: dict[str, Any] = {"access_key": "key-AKIA-test-7777", "access_key_secret": "secret-s3cr3t-9999"}
+CREDENTIALS: dict[str, Any] = {
+    "access_key": "key-AKIA-test-7777",
+    "access_key_secret": "secret-s3cr3t-9999",
+}
 
 
 def tap_executable() -> str:

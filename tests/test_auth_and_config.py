@@ -1,0 +1,184 @@
+"""Wrong credentials, missing scopes and bad settings: what a user sees, and what it costs.
+
+Each test runs the installed tap as a whole process against a started emulator. The runs are
+independent, so the module fixture ``outcomes`` plays those of the selected tests four at a
+time in the background (a tap process is mostly Python starting up), and each test checks its
+own: exit code, records, the setting named on stderr, and the requests Gong received.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.gong_emulator import SCOPE_BASIC, GongEmulator, seed_calls
+from tests.tap_runner import CREDENTIALS, TapRun, run_tap
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from concurrent.futures import Future
+
+START, END = "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"
+CALLS = seed_calls(8, START)
+IDS = [call["id"] for call in CALLS]
+TOKEN = "tok-current-5f1e9a"
+BEARER = {"access_key": None, "access_key_secret": None}  # with an access_token of its own
+
+
+@dataclass
+class Scenario:
+    """One tap run against an emulator holding CALLS; settings of None are dropped."""
+
+    settings: dict[str, Any] = field(default_factory=dict)
+    emulator: dict[str, Any] = field(default_factory=dict)
+    date_range: bool = False
+
+
+@dataclass
+class Outcome:
+    run: TapRun
+    emu: GongEmulator  # stopped; its request log stays readable
+    seconds: float
+
+
+def play(scenario: Scenario) -> Outcome:
+    with GongEmulator(**{**CREDENTIALS, **scenario.emulator}) as emu:
+        emu.add_calls(CALLS)
+        selection = (
+            {"start_date": START, "end_date": END} if scenario.date_range else {"call_ids": IDS}
+        )
+        settings = {**CREDENTIALS, "api_url": emu.url, **selection, **scenario.settings}
+        began = time.monotonic()
+        run = run_tap({key: value for key, value in settings.items() if value is not None})
+        return Outcome(run, emu, time.monotonic() - began)
+
+
+# -- the scenarios -------------------------------------------------------------------------
+
+# Per scenario: the run, and the setting its error must name.
+WRONG_CREDENTIALS = {
+    "wrong-key": (Scenario({"access_key": "key-AKIA-revoked-0000"}), "access_key"),
+    "wrong-secret": (Scenario({"access_key_secret": "secret-old-0000"}), "access_key_secret"),
+    "wrong-secret-one-get-each": (
+        Scenario({"access_key_secret": "secret-old-0000", "batch_call_ids": False}),
+        "access_key_secret",
+    ),
+    "wrong-secret-date-range": (
+        Scenario({"access_key_secret": "secret-old-0000"}, date_range=True),
+        "access_key_secret",
+    ),
+    "expired-token": (
+        Scenario({**BEARER, "access_token": "tok-expired-0000"}, {"access_token": TOKEN}),
+        "access_token",
+    ),
+}
+NO_EXTENSIVE_SCOPE = {
+    f"scope-denied-{status}": Scenario(
+        {"requests_per_second": 50},
+        {"scopes": frozenset({SCOPE_BASIC}), "scope_denied_status": status},
+    )
+    for status in (403, 401)
+}
+DATE_RANGE = {"call_ids": None, "start_date": START}
+# Per scenario: the settings over a good config, and the setting names stderr must hold.
+BAD_CONFIGS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "no-credentials": ({"access_key": None, "access_key_secret": None}, ("access_key",)),
+    "both-ways-to-authenticate": ({"access_token": TOKEN}, ("access_token", "access_key")),
+    "key-without-secret": ({"access_key_secret": None}, ("access_key_secret",)),
+    "id-with-letters": ({"call_ids": ["70000000000000000a1"]}, ("call_ids",)),
+    "id-of-21-digits": ({"call_ids": ["1" * 21]}, ("call_ids",)),
+    "no-ids": ({"call_ids": []}, ("call_ids",)),
+    "start-after-end": (
+        {**DATE_RANGE, "start_date": "2024-02-01T00:00:00Z", "end_date": START},
+        ("start_date", "end_date"),
+    ),
+    "unparseable-start": ({**DATE_RANGE, "start_date": "last tuesday"}, ("start_date",)),
+    "zero-requests-per-second": ({"requests_per_second": 0}, ("requests_per_second",)),
+    "negative-requests-per-second": ({"requests_per_second": -1}, ("requests_per_second",)),
+    "ftp-url": ({"api_url": "ftp://x"}, ("api_url",)),
+    "not-a-url": ({"api_url": "not a url"}, ("api_url",)),
+    "nothing-to-extract": ({"call_ids": None}, ("call_ids", "start_date")),
+}
+
+SCENARIOS = {
+    **{name: scenario for name, (scenario, _) in WRONG_CREDENTIALS.items()},
+    **NO_EXTENSIVE_SCOPE,
+    **{name: Scenario(settings) for name, (settings, _) in BAD_CONFIGS.items()},
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes(request: pytest.FixtureRequest) -> Iterator[dict[str, Future[Outcome]]]:
+    """The outcome of each SCENARIOS entry a selected test of this module names."""
+    specs = [
+        getattr(item, "callspec", None)  # a parametrized test's parameters
+        for item in request.session.items
+        if getattr(item, "module", None) is request.module
+    ]
+    wanted = {spec.params["scenario"] for spec in specs if spec and "scenario" in spec.params}
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="scenario") as pool:
+        futures = {key: pool.submit(play, s) for key, s in SCENARIOS.items() if key in wanted}
+        yield futures
+        for future in futures.values():  # after pytest -x, do not play the rest
+            future.cancel()
+
+
+# -- auth and scope --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", WRONG_CREDENTIALS)
+def test_wrong_credentials_fail_at_once_naming_the_setting(
+    outcomes: dict[str, Future[Outcome]], scenario: str
+) -> None:
+    outcome = outcomes[scenario].result()
+
+    run, requests = outcome.run, outcome.emu.requests
+    assert run.returncode != 0
+    assert outcome.seconds < 10
+    assert run.ids == []
+    assert 1 <= len(requests) <= 2  # the batch endpoint, then the per-id probe at most
+    assert {r.status for r in requests} == {401}
+    assert "HTTP 401 from" in run.stderr, run.explain()
+    assert WRONG_CREDENTIALS[scenario][1] in run.stderr
+
+
+@pytest.mark.parametrize("scenario", NO_EXTENSIVE_SCOPE)
+def test_missing_extensive_scope_falls_back_to_one_get_each_with_one_warning(
+    outcomes: dict[str, Future[Outcome]], scenario: str
+) -> None:
+    outcome = outcomes[scenario].result()
+
+    run, requests = outcome.run, outcome.emu.requests
+    denied = NO_EXTENSIVE_SCOPE[scenario].emulator["scope_denied_status"]
+    assert run.returncode == 0, run.explain()
+    assert sorted(run.ids) == sorted(IDS)
+    assert [(r.method, r.path, r.status) for r in requests[:1]] == [
+        ("POST", "/v2/calls/extensive", denied)
+    ]
+    assert sorted((r.path, r.status) for r in requests[1:]) == [
+        (f"/v2/calls/{i}", 200) for i in sorted(IDS)
+    ]
+    warnings = [line for line in run.stderr.splitlines() if "api:calls:read:extensive" in line]
+    assert len(warnings) == 1, run.explain()
+    assert "WARNING" in warnings[0]
+
+
+# -- bad config --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", list(BAD_CONFIGS))
+def test_bad_config_fails_before_any_request_naming_the_setting(
+    outcomes: dict[str, Future[Outcome]], scenario: str
+) -> None:
+    outcome = outcomes[scenario].result()
+
+    run = outcome.run
+    assert run.returncode != 0, run.explain()
+    assert outcome.emu.requests == []
+    assert run.stdout == ""
+    for setting in BAD_CONFIGS[scenario][1]:
+        assert setting in run.stderr, run.explain()

@@ -1,0 +1,152 @@
+"""A date-range run killed midway, then run again from the last STATE it emitted.
+
+The tap is read line by line, as a target would. Once a STATE with a bookmark and some records
+past it have arrived, the tap gets SIGTERM (what an orchestrator sends to cancel) or SIGKILL (a
+crash, an out-of-memory kill). The next run starts from the last STATE seen. Between them the
+two runs must emit every call, each run emitting none twice. The tap cannot run ahead of the
+reader by more than a pipe buffer (about 90 records), so the signal lands mid-range.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import signal
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.gong_emulator import GongEmulator, seed_calls
+from tests.tap_runner import CREDENTIALS, run_tap, tap_executable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+START, END = "2024-01-01T00:00:00Z", "2024-01-10T00:00:00Z"
+# 600 calls, 20 minutes apart over 8+ days: windows of 1 day (72 calls), 4 days (288 calls, 3
+# pages), then the rest.
+CALLS = seed_calls(600, START, datetime.timedelta(minutes=20))
+
+
+def instant(timestamp: str) -> datetime.datetime:
+    """An ISO-8601 timestamp with Z or an offset (Python 3.10 does not read Z)."""
+    return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+
+
+STARTED = {call["id"]: instant(call["started"]) for call in CALLS}
+RECORDS_PAST_BOOKMARK = 30  # how far into the next window to interrupt
+
+
+@pytest.fixture
+def emulator() -> Iterator[GongEmulator]:
+    with GongEmulator(**CREDENTIALS, latency_seconds=0.02) as emu:
+        emu.add_calls(CALLS)
+        yield emu
+
+
+def settings(emu: GongEmulator) -> dict[str, Any]:
+    return {
+        **CREDENTIALS,
+        "api_url": emu.url,
+        "start_date": START,
+        "end_date": END,
+        "lookback_days": 0,  # so that a second run reads only what the first did not finish
+        "requests_per_second": 100,
+    }
+
+
+def bookmark_of(state: dict[str, Any]) -> str | None:
+    value = state["bookmarks"].get("calls", {}).get("replication_key_value")
+    return str(value) if value else None
+
+
+def run_until_interrupted(
+    config: dict[str, Any], sig: signal.Signals, folder: Path
+) -> tuple[list[dict[str, Any]], int]:
+    """Start the tap, send ``sig`` after a bookmark and some records past it.
+
+    Returns the messages it wrote and its exit code.
+    """
+    config_path = folder / "config.json"
+    config_path.write_text(json.dumps(config))
+    with (
+        (folder / "stderr.log").open("w") as stderr,
+        subprocess.Popen(
+            [tap_executable(), "--config", str(config_path)],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            cwd=folder,
+        ) as tap,
+    ):
+        assert tap.stdout is not None
+        messages: list[dict[str, Any]] = []
+        past_bookmark: int | None = None
+        try:
+            for line in tap.stdout:
+                messages.append(json.loads(line))
+                kind = messages[-1]["type"]
+                if kind == "STATE" and bookmark_of(messages[-1]["value"]):
+                    past_bookmark = 0
+                elif kind == "RECORD" and past_bookmark is not None:
+                    past_bookmark += 1
+                    if past_bookmark == RECORDS_PAST_BOOKMARK:
+                        break
+            tap.send_signal(sig)
+            rest = tap.stdout.read()
+            returncode = tap.wait(timeout=10)
+        finally:
+            tap.kill()
+    # What a target would take in: complete lines only (SIGKILL may cut the last one short).
+    complete, _, cut = rest.rpartition("\n")
+    assert cut == "" or sig == signal.SIGKILL, f"a cut-off line after SIGTERM: {cut[:80]!r}"
+    messages += [json.loads(line) for line in complete.splitlines() if line]
+    assert past_bookmark == RECORDS_PAST_BOOKMARK, "the tap ended before it could be interrupted"
+    return messages, returncode
+
+
+def assert_no_state_runs_ahead(messages: list[dict[str, Any]]) -> None:
+    """Each STATE comes after every call that starts before its bookmark."""
+    emitted: set[str] = set()
+    for message in messages:
+        if message["type"] == "RECORD":
+            emitted.add(message["record"]["id"])
+        elif message["type"] == "STATE" and (bookmark := bookmark_of(message["value"])):
+            moment = instant(bookmark)
+            owed = {i for i, started in STARTED.items() if started < moment} - emitted
+            assert owed == set(), f"STATE {bookmark} came before {len(owed)} of its calls"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_interrupted_run_resumes_from_last_state_without_loss(
+    emulator: GongEmulator, sig: signal.Signals, tmp_path: Path
+) -> None:
+    messages, returncode = run_until_interrupted(settings(emulator), sig, tmp_path)
+
+    if sig == signal.SIGKILL:
+        assert returncode == -signal.SIGKILL
+    first_ids = [m["record"]["id"] for m in messages if m["type"] == "RECORD"]
+    states = [m["value"] for m in messages if m["type"] == "STATE"]
+    assert len(first_ids) == len(set(first_ids))
+    assert len(first_ids) < len(CALLS)
+    assert_no_state_runs_ahead(messages)
+    last_state = states[-1]
+    bookmark = bookmark_of(last_state)
+    assert bookmark is not None
+    emulator.reset_log()
+
+    second = run_tap(settings(emulator), state=last_state)
+
+    assert second.returncode == 0, second.explain()
+    assert emulator.requests[0].query["fromDateTime"] == bookmark  # resumed, not restarted
+    assert len(second.ids) == len(set(second.ids))
+    assert set(first_ids) | set(second.ids) == set(STARTED)
+    assert bookmark_of(second.last_state or {"bookmarks": {}}) == END
+
+
+def test_a_run_cut_short_by_sigterm_does_not_exit_0(emulator: GongEmulator, tmp_path: Path) -> None:
+    _, returncode = run_until_interrupted(settings(emulator), signal.SIGTERM, tmp_path)
+
+    assert returncode == 128 + signal.SIGTERM  # as a shell reports a process ended by SIGTERM
