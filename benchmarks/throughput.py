@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -100,11 +101,11 @@ class Result:
         for answered, wait in self.retry_afters:
             first = bisect.bisect_right(starts, answered + TOLERANCE)
             in_transit += first - bisect.bisect_right(starts, answered)
-            violations += bisect.bisect_left(starts, answered + wait - TOLERANCE) - first
+            violations += max(0, bisect.bisect_left(starts, answered + wait - TOLERANCE) - first)
             if first < len(starts):
                 margin = starts[first] - (answered + wait)
                 worst = margin if worst is None else min(worst, margin)
-        return worst, max(0, violations), in_transit
+        return worst, violations, in_transit
 
     def summary_counts(self) -> tuple[int, int] | None:
         """``requests N, 429s N`` from the tap's closing Summary line."""
@@ -113,7 +114,11 @@ class Result:
 
 
 class RecordingEmulator(GongEmulator):
-    """The emulator, also noting when each 429 was answered and the Retry-After it carried."""
+    """The emulator, also noting when each 429 was answered and the Retry-After it carried.
+
+    The answer time is taken here, not from ``started_at``: the emulator sleeps its latency
+    before it checks the rate limit, so a 429 leaves ``latency`` seconds after its request came.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -153,26 +158,41 @@ def tap_config(case: Case, url: str, ids: list[str]) -> dict[str, Any]:
     return config
 
 
+# Linux carries the hiwater RSS of the memory image a process had before exec() into its
+# ru_maxrss, so a tap spawned straight from this (large) process would report our own RSS.
+# This small launcher forks the tap from a fresh interpreter and reports the tap's wait4 rusage.
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_tap(tap: str, config: dict[str, Any]) -> tuple[int, float, float, str, str]:
     """Run the tap once; exit code, wall seconds, peak RSS (MiB), stdout, stderr."""
     with tempfile.TemporaryDirectory() as folder:
-        config_path = Path(folder, "config.json")
+        config_path, rss_path = Path(folder, "config.json"), Path(folder, "maxrss")
         config_path.write_text(json.dumps(config))
         out_path, err_path = Path(folder, "stdout"), Path(folder, "stderr")
+        command = [sys.executable, "-c", LAUNCHER, str(rss_path), tap, "--config", str(config_path)]
         with out_path.open("wb") as out, err_path.open("wb") as err:
             started = time.monotonic()
             process = subprocess.Popen(
-                [tap, "--config", str(config_path)], stdout=out, stderr=err, cwd=folder
+                command, stdout=out, stderr=err, cwd=folder, start_new_session=True
             )
-            timer = threading.Timer(TAP_TIMEOUT, process.kill)
+            timer = threading.Timer(TAP_TIMEOUT, os.killpg, (process.pid, signal.SIGKILL))
             timer.start()
-            # wait4 hands back this child's own rusage, so ru_maxrss is its peak RSS (KiB).
-            _, status, usage = os.wait4(process.pid, 0)
+            returncode = process.wait()
             wall = time.monotonic() - started
             timer.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
         stdout, stderr = out_path.read_text(), err_path.read_text()
-    return process.returncode, wall, usage.ru_maxrss / 1024, stdout, stderr
+        peak_kib = int(rss_path.read_text()) if rss_path.exists() else 0
+    return returncode, wall, peak_kib / 1024, stdout, stderr
 
 
 def run_case(case: Case, tap: str) -> Result:
@@ -211,7 +231,7 @@ def build_cases(args: argparse.Namespace) -> list[Case]:
             Case(f"memory {small}", "range", small, None, 0.0, 1000),
             Case(f"memory {large}", "range", large, None, 0.0, 1000),
         ],
-        "over-limit": [Case("over-limit", "ids", args.ids, 3, 0.3, 6)],
+        "over-limit": [Case("over-limit", "ids", args.ids, 3, 0.3, 6, retry_after_style="float")],
     }
     return [case for group in args.cases for case in cases[group]]
 
@@ -266,12 +286,14 @@ def check_result(result: Result, checks: Checks) -> None:
     elif name == "over-limit":
         worst, violations, in_transit = result.retry_after_check()
         worst_text = "n/a" if worst is None else f"{worst * 1000:+.1f} ms"
+        admitted = (result.requests - result.rejected) / result.wall
         checks.add(
             name,
             "no request before a Retry-After passed",
             violations == 0 and (worst is None or worst >= -TOLERANCE),
             f"{len(result.retry_afters)} 429s, worst margin {worst_text}, "
-            f"{violations} early starts, {in_transit} already in transit",
+            f"{violations} early starts, {in_transit} already in transit; "
+            f"{admitted:.2f} admitted req/s over the wall time",
         )
 
 

@@ -31,23 +31,37 @@ class RateLimiter:
         self.interval = 1.0 / requests_per_second
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
+        # One condition guards the schedule and serves callers first come, first served: with
+        # in-order consumers (map_in_order), a caller that kept losing the race for a start
+        # would stall every request queued behind it.
+        self._turns = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
         self._next_start = float("-inf")
         self._paused_until = float("-inf")
 
     def acquire(self) -> None:
-        """Block until a request may start, then claim that start."""
-        while True:
-            with self._lock:
-                now = self._clock()
-                earliest = max(self._next_start, self._paused_until)
-                if earliest <= now:
-                    self._next_start = now + self.interval
-                    return
-            # No slot is reserved while sleeping: a pause that arrives meanwhile still applies.
-            self._sleep(earliest - now)
+        """Block until a request may start, then claim that start; callers are served in order."""
+        with self._turns:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._turns.wait_for(lambda: self._serving == ticket)
+        try:
+            while True:
+                with self._turns:
+                    now = self._clock()
+                    earliest = max(self._next_start, self._paused_until)
+                    if earliest <= now:
+                        self._next_start = now + self.interval
+                        return
+                # Sleep without the lock, so that a pause arriving meanwhile still applies.
+                self._sleep(earliest - now)
+        finally:
+            with self._turns:
+                self._serving += 1
+                self._turns.notify_all()
 
     def pause_until(self, deadline: float) -> None:
         """Let no request start before ``deadline`` (a value of the limiter's clock)."""
-        with self._lock:
+        with self._turns:
             self._paused_until = max(self._paused_until, deadline)

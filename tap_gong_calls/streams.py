@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import math
 import sys
 from functools import cached_property
@@ -109,31 +110,40 @@ class CallsStream(GongStream):
             )
 
     def _batched(self, call_ids: list[str]) -> Iterator[tuple[str, Call | None]]:
-        for start in range(0, len(call_ids), self.BATCH_SIZE):
-            batch = call_ids[start : start + self.BATCH_SIZE]
-            try:
-                found = self._extensive(batch)
-            except GongAuthError as exc:
-                if start > 0:
-                    raise
-                # Probe with the per-id endpoint: if it is refused too, the credentials are
-                # wrong, and its error alone says so.
-                try:
-                    first = self._get_call(batch[0])
-                except GongAuthError as refused_too:
-                    raise refused_too from None
-                self.logger.warning(
-                    "POST /v2/calls/extensive was refused (HTTP %d) while GET /v2/calls/{id} "
-                    "works: the key lacks the api:calls:read:extensive scope. Falling back "
-                    "to one request per call id; grant that scope to fetch 100 per request, "
-                    "or set batch_call_ids to false to skip this probe.",
-                    exc.status,
-                )
-                yield batch[0], first
-                yield from self._one_by_one(call_ids[1:])
-                return
+        batches = [
+            call_ids[start : start + self.BATCH_SIZE]
+            for start in range(0, len(call_ids), self.BATCH_SIZE)
+        ]
+        # The first batch goes alone: it tells whether the key may use the endpoint at all.
+        try:
+            first = self._extensive(batches[0])
+        except GongAuthError as exc:
+            refused_status: int | None = exc.status
+        else:
+            refused_status = None
+        if refused_status is not None:
+            yield from self._fall_back_to_one_by_one(call_ids, refused_status)
+            return
+        rest = map_in_order(self._extensive, batches[1:], max_in_flight=self._max_in_flight)
+        for batch, found in zip(batches, itertools.chain([first], rest), strict=True):
             for call_id in batch:
                 yield call_id, found.get(call_id)
+
+    def _fall_back_to_one_by_one(
+        self, call_ids: list[str], refused_status: int
+    ) -> Iterator[tuple[str, Call | None]]:
+        # Probe with the per-id endpoint: if it is refused too, the credentials are wrong, and
+        # its error says so.
+        first = self._get_call(call_ids[0])
+        self.logger.warning(
+            "POST /v2/calls/extensive was refused (HTTP %d) while GET /v2/calls/{id} works: the "
+            "key lacks the api:calls:read:extensive scope. Falling back to one request per call "
+            "id; grant that scope to fetch 100 per request, or set batch_call_ids to false to "
+            "skip this probe.",
+            refused_status,
+        )
+        yield call_ids[0], first
+        yield from self._one_by_one(call_ids[1:])
 
     def _extensive(self, batch: list[str]) -> dict[str, Call]:
         found: dict[str, Call] = {}
@@ -155,12 +165,14 @@ class CallsStream(GongStream):
         # The first request goes alone, so bad credentials cost one request, not a volley.
         yield call_ids[0], self._get_call(call_ids[0])
         rest = call_ids[1:]
-        in_flight = min(
-            self.MAX_IN_FLIGHT, max(2, math.ceil(4 * float(self.config["requests_per_second"])))
-        )
-        yield from zip(
-            rest, map_in_order(self._get_call, rest, max_in_flight=in_flight), strict=True
-        )
+        found = map_in_order(self._get_call, rest, max_in_flight=self._max_in_flight)
+        yield from zip(rest, found, strict=True)
+
+    @cached_property
+    def _max_in_flight(self) -> int:
+        # Enough requests in flight to keep the limiter busy through ~4 s of server latency.
+        wanted = math.ceil(4 * float(self.config["requests_per_second"]))
+        return min(self.MAX_IN_FLIGHT, max(2, wanted))
 
     def _get_call(self, call_id: str) -> Call | None:
         """One call by id, or None when Gong says it does not exist (yet)."""

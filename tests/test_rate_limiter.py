@@ -81,3 +81,26 @@ def test_threads_share_one_budget_in_real_time() -> None:
     # Twenty starts from four threads, none closer than the 20 ms interval (clock jitter aside).
     assert len(starts) == 20
     assert min(gaps) >= 0.02 - 0.002
+
+
+def test_callers_get_their_starts_in_the_order_they_asked() -> None:
+    # map_in_order waits for the oldest request; if it kept losing the race for a start, the
+    # whole pipeline would stall behind it.
+    limiter = RateLimiter(40)
+    order: list[int] = []
+    lock = threading.Lock()
+
+    def caller(number: int) -> None:
+        limiter.acquire()
+        with lock:
+            order.append(number)
+
+    threads = []
+    for number in range(8):
+        thread = threading.Thread(target=caller, args=(number,))
+        thread.start()
+        threads.append(thread)
+        time.sleep(0.003)  # each asks well within one 25 ms interval of the previous one
+    for thread in threads:
+        thread.join()
+    assert order == list(range(8))
