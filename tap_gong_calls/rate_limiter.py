@@ -31,37 +31,30 @@ class RateLimiter:
         self.interval = 1.0 / requests_per_second
         self._clock = clock
         self._sleep = sleep
-        # One condition guards the schedule and serves callers first come, first served: with
-        # in-order consumers (map_in_order), a caller that kept losing the race for a start
-        # would stall every request queued behind it.
-        self._turns = threading.Condition()
-        self._next_ticket = 0
-        self._serving = 0
+        self._lock = threading.Lock()
         self._next_start = float("-inf")
         self._paused_until = float("-inf")
 
     def acquire(self) -> None:
-        """Block until a request may start, then claim that start; callers are served in order."""
-        with self._turns:
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            self._turns.wait_for(lambda: self._serving == ticket)
-        try:
-            while True:
-                with self._turns:
-                    now = self._clock()
-                    earliest = max(self._next_start, self._paused_until)
-                    if earliest <= now:
-                        self._next_start = now + self.interval
-                        return
-                # Sleep without the lock, so that a pause arriving meanwhile still applies.
-                self._sleep(earliest - now)
-        finally:
-            with self._turns:
-                self._serving += 1
-                self._turns.notify_all()
+        """Block until a request may start, then claim that start.
+
+        Each caller reserves the next free start when it asks, so callers are served in the
+        order they asked: with in-order consumers (map_in_order), a caller that kept losing a
+        race for starts would stall every request queued behind it.
+        """
+        while True:
+            with self._lock:
+                now = self._clock()
+                start = max(now, self._next_start, self._paused_until)
+                self._next_start = start + self.interval
+            if start > now:
+                self._sleep(start - now)
+            with self._lock:
+                if self._paused_until <= start:
+                    return
+            # A 429 paused every caller while this one waited: reserve a start after the pause.
 
     def pause_until(self, deadline: float) -> None:
         """Let no request start before ``deadline`` (a value of the limiter's clock)."""
-        with self._turns:
+        with self._lock:
             self._paused_until = max(self._paused_until, deadline)
