@@ -587,6 +587,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every reply carries a Content-Length
     server_version = "cloudflare"  # what real Gong responses show
     sys_version = ""
+    # Headers and body go out in two writes; with Nagle's algorithm the body would wait for the
+    # client's delayed ACK (~40 ms), and a 429 would reach the tap that much after it was sent.
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:
