@@ -8,9 +8,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+    from concurrent.futures import Future
+
+    import pytest
+
+ScenarioT = TypeVar("ScenarioT")
+OutcomeT = TypeVar("OutcomeT")
 
 CREDENTIALS: dict[str, Any] = {
     "access_key": "key-AKIA-test-7777",
@@ -84,3 +94,26 @@ def run_tap(
     return TapRun(
         process.returncode, parse_messages(process.stdout), process.stdout, process.stderr
     )
+
+
+def play_selected(
+    request: pytest.FixtureRequest,
+    scenarios: Mapping[str, ScenarioT],
+    play: Callable[[ScenarioT], OutcomeT],
+) -> Iterator[dict[str, Future[OutcomeT]]]:
+    """Play, four at a time in the background, the scenarios the selected tests name.
+
+    For a module fixture: a tap process is mostly Python starting up, so independent runs
+    overlap well. Tests name theirs with a ``scenario`` parameter and wait for its Future.
+    """
+    specs = [
+        getattr(item, "callspec", None)  # a parametrized test's parameters
+        for item in request.session.items
+        if getattr(item, "module", None) is request.module
+    ]
+    wanted = {spec.params["scenario"] for spec in specs if spec and "scenario" in spec.params}
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="scenario") as pool:
+        futures = {key: pool.submit(play, s) for key, s in scenarios.items() if key in wanted}
+        yield futures
+        for future in futures.values():  # after pytest -x, do not play the rest
+            future.cancel()

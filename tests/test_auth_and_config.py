@@ -9,14 +9,13 @@ own: exit code, records, the setting named on stderr, and the requests Gong rece
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.gong_emulator import SCOPE_BASIC, GongEmulator, seed_calls
-from tests.tap_runner import CREDENTIALS, TapRun, run_tap
+from tests.tap_runner import CREDENTIALS, TapRun, play_selected, run_tap
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -114,17 +113,7 @@ SCENARIOS = {
 @pytest.fixture(scope="module")
 def outcomes(request: pytest.FixtureRequest) -> Iterator[dict[str, Future[Outcome]]]:
     """The outcome of each SCENARIOS entry a selected test of this module names."""
-    specs = [
-        getattr(item, "callspec", None)  # a parametrized test's parameters
-        for item in request.session.items
-        if getattr(item, "module", None) is request.module
-    ]
-    wanted = {spec.params["scenario"] for spec in specs if spec and "scenario" in spec.params}
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="scenario") as pool:
-        futures = {key: pool.submit(play, s) for key, s in SCENARIOS.items() if key in wanted}
-        yield futures
-        for future in futures.values():  # after pytest -x, do not play the rest
-            future.cancel()
+    yield from play_selected(request, SCENARIOS, play)
 
 
 # -- auth and scope --------------------------------------------------------------------------
