@@ -237,7 +237,12 @@ class CallsStream(GongStream):
         value = state.get("replication_key_value")
         if not value or state.get("replication_key") != self.replication_key:
             return None
-        return parse_utc(str(value))
+        return _parse_bookmark(value)
+
+    @override
+    def compare_start_date(self, value: str, start_date_value: str) -> str:
+        # singer-sdk's version would fail on a corrupt bookmark with a bare ValueError.
+        return max(value, start_date_value, key=_parse_bookmark)
 
     def _save_bookmark(self, moment: datetime.datetime) -> None:
         """Every call before ``moment`` has been emitted: move the bookmark and say so."""
@@ -276,3 +281,13 @@ def _calls_of(page: JSONBody, endpoint: str) -> list[dict[str, Any]]:
     if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
         raise BadResponseError(f"Gong answered {endpoint} without a 'calls' list")
     return calls
+
+
+def _parse_bookmark(value: object) -> datetime.datetime:
+    try:
+        return parse_utc(str(value))
+    except ValueError:
+        raise FatalAPIError(
+            f"The state's bookmark {value!r} (bookmarks.calls.replication_key_value) is not an "
+            f"ISO-8601 date-time: fix or drop the state (meltano run --full-refresh)."
+        ) from None

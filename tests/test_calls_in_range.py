@@ -193,3 +193,13 @@ def test_state_stays_small_whatever_the_number_of_calls(emulator: GongEmulator) 
 
     assert run.returncode == 0, run.explain()
     assert max(len(json.dumps(s)) for s in run.states) < 300
+
+
+def test_a_corrupt_bookmark_is_a_clear_error_before_any_request(emulator: GongEmulator) -> None:
+    state = {"bookmarks": {"calls": {"replication_key": "started", "replication_key_value": "x"}}}
+
+    run = run_tap(config(emulator, start_date=TWO_YEARS_BEFORE, end_date=END), state=state)
+
+    assert run.returncode != 0
+    assert emulator.requests == []
+    assert "The state's bookmark 'x'" in run.stderr
