@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.gong_emulator import Fault, GongEmulator, make_call, seed_calls
-from tests.tap_runner import CREDENTIALS, run_tap
+from tests.tap_runner import CREDENTIALS, run_tap, tap_executable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -177,3 +179,23 @@ def test_bad_config_fails_before_any_request(emulator: GongEmulator) -> None:
     assert emulator.requests == []
     assert "config['call_ids'][0]" in run.stderr
     assert "config['requests_per_second']" in run.stderr
+
+
+def test_discover_prints_the_calls_stream_with_its_key_and_schema(tmp_path) -> None:
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps({**CREDENTIALS, "call_ids": IDS[:1]}))
+
+    discovered = subprocess.run(
+        [tap_executable(), "--config", str(config_path), "--discover"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+
+    assert discovered.returncode == 0, discovered.stderr
+    (stream,) = json.loads(discovered.stdout)["streams"]
+    assert stream["tap_stream_id"] == "calls"
+    assert stream["key_properties"] == ["id"]
+    assert len(stream["schema"]["properties"]) == 20
+    assert stream["schema"]["properties"]["started"]["format"] == "date-time"
