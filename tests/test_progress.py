@@ -1,0 +1,48 @@
+"""The progress line and the closing summary a user reads on stderr."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from tap_gong_calls.progress import RunStats
+
+if TYPE_CHECKING:
+    import pytest
+
+
+def test_progress_names_count_rate_429s_wait_and_eta(caplog: pytest.LogCaptureFixture) -> None:
+    stats = RunStats(requested=200, progress_every_seconds=0)
+    stats.emitted, stats.missing = 40, 10
+    for _ in range(25):
+        stats.request_sent()
+    stats.waited(1.5, rate_limited=True)
+
+    with caplog.at_level(logging.INFO):
+        stats.maybe_log_progress(logging.getLogger("test"))
+
+    (line,) = caplog.messages
+    assert line.startswith("Progress: calls emitted 40/200, 25 requests (")
+    assert "/s), 1 429s, 1.5s waited, ETA " in line
+
+
+def test_progress_is_logged_at_most_once_per_interval(caplog: pytest.LogCaptureFixture) -> None:
+    stats = RunStats(progress_every_seconds=3600)
+
+    with caplog.at_level(logging.INFO):
+        for _ in range(100):
+            stats.maybe_log_progress(logging.getLogger("test"))
+
+    assert caplog.messages == []
+
+
+def test_the_summary_line_counts_everything() -> None:
+    stats = RunStats(requested=5)
+    stats.emitted, stats.missing, stats.private_skipped = 3, 1, 1
+    stats.request_sent()
+    stats.waited(0.5, rate_limited=False)
+
+    assert stats.summary().startswith(
+        "Summary: requested 5, emitted 3, missing 1, private skipped 1, requests 1, 429s 0, "
+        "seconds waited 0.5"
+    )
