@@ -26,7 +26,6 @@ from tap_gong_calls.errors import (
     QuotaExhaustedError,
     RateLimitedError,
     describe,
-    gong_errors,
     retry_after_seconds,
 )
 from tap_gong_calls.progress import RunStats
@@ -213,8 +212,7 @@ class GongStream(RESTStream[str]):
                 status,
             )
         if status == 404:
-            messages, _ = gong_errors(response)
-            raise NotFoundError(describe(response, endpoint), messages)
+            raise NotFoundError(response, endpoint)
         if status >= 400:
             raise FatalAPIError(f"Gong rejected the request: {describe(response, endpoint)}")
 

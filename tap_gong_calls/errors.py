@@ -31,7 +31,12 @@ def gong_errors(response: requests.Response) -> tuple[list[str], str | None]:
 
 def describe(response: requests.Response, endpoint: str) -> str:
     """One line naming the endpoint, the status, Gong's messages and its requestId."""
-    messages, request_id = gong_errors(response)
+    return _describe(response, endpoint, *gong_errors(response))
+
+
+def _describe(
+    response: requests.Response, endpoint: str, messages: list[str], request_id: str | None
+) -> str:
     detail = "; ".join(messages) or response.reason or "no message"
     return f"HTTP {response.status_code} from {endpoint}: {detail} (requestId {request_id or '-'})"
 
@@ -64,9 +69,9 @@ class GongAuthError(FatalAPIError):
 class NotFoundError(FatalAPIError):
     """A 404 that callers may treat as "no such call" or "no calls in range"."""
 
-    def __init__(self, message: str, gong_messages: list[str]) -> None:
-        super().__init__(message)
-        self.gong_messages = gong_messages
+    def __init__(self, response: requests.Response, endpoint: str) -> None:
+        self.gong_messages, request_id = gong_errors(response)
+        super().__init__(_describe(response, endpoint, self.gong_messages, request_id))
 
     @property
     def is_empty_result(self) -> bool:
