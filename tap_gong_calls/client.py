@@ -162,7 +162,6 @@ class GongStream(RESTStream[str]):
             max_tries=self.MAX_TRANSIENT_TRIES,
             jitter=None,
             on_backoff=self._log_retry,
-            on_giveup=self._log_giveup,
             logger=None,
         )
         rate_limited = backoff.on_exception(
@@ -171,7 +170,6 @@ class GongStream(RESTStream[str]):
             max_tries=self.MAX_RATE_LIMITED_TRIES,
             jitter=None,
             on_backoff=self._log_retry,
-            on_giveup=self._log_giveup,
             logger=None,
         )
         return rate_limited(transient(self._send_once))
@@ -271,12 +269,6 @@ class GongStream(RESTStream[str]):
             details["tries"],
             details["exception"],
         )
-
-    def _log_giveup(self, details: Any) -> None:
-        exc = details["exception"]
-        # The fault layer hands 429s to the rate-limit layer: that is no giving up.
-        if not isinstance(exc, RateLimitedError) or details["tries"] >= self.MAX_RATE_LIMITED_TRIES:
-            self.logger.error("Giving up after %d tries: %s", details["tries"], exc)
 
     def paginate(
         self,

@@ -102,7 +102,7 @@ class CallsStream(GongStream):
             elif (checked := self._checked(call, f"call {call_id}")) is not None:
                 yield checked
             self.stats.maybe_log_progress(self.logger)
-        if unique and self.stats.missing == len(unique):
+        if self.stats.missing == len(unique):
             raise FatalAPIError(
                 f"None of the {len(unique)} call_ids was found in Gong. Check api_url "
                 f"({self.url_base}) and that the credentials belong to the company and "
@@ -118,16 +118,15 @@ class CallsStream(GongStream):
         try:
             first = self._extensive(batches[0])
         except GongAuthError as exc:
-            refused_status: int | None = exc.status
+            refused_status = exc.status
         else:
-            refused_status = None
-        if refused_status is not None:
-            yield from self._fall_back_to_one_by_one(call_ids, refused_status)
+            rest = map_in_order(self._extensive, batches[1:], max_in_flight=self._max_in_flight)
+            for batch, found in zip(batches, itertools.chain([first], rest), strict=True):
+                for call_id in batch:
+                    yield call_id, found.get(call_id)
             return
-        rest = map_in_order(self._extensive, batches[1:], max_in_flight=self._max_in_flight)
-        for batch, found in zip(batches, itertools.chain([first], rest), strict=True):
-            for call_id in batch:
-                yield call_id, found.get(call_id)
+        # Outside the except block, so a later failure does not read as caused by the refusal.
+        yield from self._fall_back_to_one_by_one(call_ids, refused_status)
 
     def _fall_back_to_one_by_one(
         self, call_ids: list[str], refused_status: int
