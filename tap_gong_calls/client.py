@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import random
 import sys
 import time
@@ -269,6 +270,28 @@ class GongStream(RESTStream[str]):
             details["tries"],
             details["exception"],
         )
+
+    @cached_property
+    def max_in_flight(self) -> int:
+        """Requests to keep in flight: enough to keep the limiter busy through ~4 s of latency."""
+        wanted = math.ceil(4 * float(self.config["requests_per_second"]))
+        return min(self.MAX_IN_FLIGHT, max(2, wanted))
+
+    def get_call(self, call_id: str) -> JSONBody | None:
+        """One call by id, or None when Gong says it does not exist (yet)."""
+        endpoint = f"GET /v2/calls/{call_id}"
+        try:
+            body = self.request_json("GET", f"/v2/calls/{call_id}")
+        except NotFoundError as exc:
+            if any("was not found" in m or "not ready" in m for m in exc.gong_messages):
+                return None
+            raise FatalAPIError(
+                f"{exc}: not Gong's answer for a missing call. Check api_url ({self.url_base})."
+            ) from exc
+        call = body.get("call")
+        if not isinstance(call, dict):
+            raise BadResponseError(f"Gong answered {endpoint} without a 'call' object")
+        return call
 
     def paginate(
         self,

@@ -22,6 +22,8 @@ class RunStats:
     emitted: int = 0
     missing: int = 0
     private_skipped: int = 0
+    child_records: dict[str, int] = field(default_factory=dict)  # per selected child stream
+    transcripts_not_ready: int | None = None  # None unless transcripts are selected
     requests: int = 0
     rate_limited: int = 0
     seconds_waited: float = 0.0
@@ -67,9 +69,12 @@ class RunStats:
         """The one-line summary that closes a run."""
         elapsed = time.monotonic() - self.started_at
         requested = "-" if self.requested is None else str(self.requested)
+        children = "".join(f"{name} {count}, " for name, count in self.child_records.items())
+        if self.transcripts_not_ready is not None:
+            children += f"transcripts not ready: {self.transcripts_not_ready}, "
         return (
             f"Summary: requested {requested}, emitted {self.emitted}, missing {self.missing}, "
-            f"private skipped {self.private_skipped}, requests {self.requests}, "
+            f"private skipped {self.private_skipped}, {children}requests {self.requests}, "
             f"429s {self.rate_limited}, seconds waited {self.seconds_waited:.1f}, "
             f"elapsed {elapsed:.1f}s"
         )

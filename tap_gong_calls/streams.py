@@ -1,24 +1,28 @@
-"""The ``calls`` stream: configured call ids, or a date range with a UTC bookmark."""
+"""The four streams: ``calls``, and the participants, details and transcripts of those calls.
+
+``calls`` drives the run: it fetches batches of up to 100 calls (batches.py) and hands each
+batch to the selected child streams, so one request serves every stream. singer-sdk would
+otherwise sync a child once per parent record, one request per call.
+"""
 
 from __future__ import annotations
 
 import datetime
-import itertools
-import math
 import sys
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from jsonschema import Draft202012Validator, FormatChecker
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import FatalAPIError
 
+from tap_gong_calls.batches import CallBatch, CallFetcher
 from tap_gong_calls.client import GongStream
-from tap_gong_calls.concurrency import map_in_order
-from tap_gong_calls.errors import BadResponseError, GongAuthError, NotFoundError
-from tap_gong_calls.windows import UTC, WindowPlanner, format_utc, parse_utc
+from tap_gong_calls.errors import BadResponseError
+from tap_gong_calls.selection import Selection
+from tap_gong_calls.windows import UTC, format_utc, parse_utc
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -32,8 +36,6 @@ if TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context, Record
 
-    from tap_gong_calls.client import JSONBody
-
 Call = dict[str, Any]
 
 
@@ -45,14 +47,33 @@ def _schemas_dir() -> Traversable:
     return Path(__file__).resolve().parent.parent / "schemas"
 
 
-class CallsStream(GongStream):
+class ValidatedStream(GongStream):
+    """A stream whose records must match its schema file, or the run fails saying where."""
+
+    schema = StreamSchema(SchemaDirectory(_schemas_dir()))
+
+    @cached_property
+    def _validator(self) -> Draft202012Validator:
+        return Draft202012Validator(self.schema, format_checker=FormatChecker())
+
+    def checked(self, record: Record, source: str) -> Record:
+        """``record`` if it matches the schema; a clear error naming the field if not."""
+        error = next(iter(self._validator.iter_errors(record)), None)
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "the record"
+            raise BadResponseError(
+                f"Gong sent {source} that does not match the {self.name} schema: "
+                f"{error.message} at {where}"
+            )
+        return record
+
+
+class CallsStream(ValidatedStream):
     """Gong calls (``CallBasicData``), by configured id or by date range."""
 
     name = "calls"
     primary_keys = ("id",)
     replication_key = "started"
-    schema = StreamSchema(SchemaDirectory(_schemas_dir()))
-    BATCH_SIZE = 100  # ids per POST /v2/calls/extensive, as validated against live Gong
 
     def __init__(self, tap: Tap) -> None:
         super().__init__(tap)
@@ -62,14 +83,62 @@ class CallsStream(GongStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
+        selection = self._selection()
+        fetcher = CallFetcher(self, selection)
         try:
             call_ids = self.config.get("call_ids")
-            if call_ids is not None:
-                yield from self._calls_by_id(list(call_ids))
-            else:
-                yield from self._calls_in_range()
+            batches = (
+                self._batches_by_id(fetcher, list(call_ids))
+                if call_ids is not None
+                else self._batches_in_range(fetcher)
+            )
+            for number, batch in enumerate(batches, start=1):
+                for call_id in batch.missing:
+                    self.logger.warning("Call %s was not found in Gong: skipped", call_id)
+                self.stats.missing += len(batch.missing)
+                for item in batch.calls:
+                    call = item["metaData"]
+                    yield self.checked(call, f"a call (id {call.get('id')!r})")
+                    self.stats.emitted += 1
+                self._serve_children(batch, number)
+                if batch.window_end is not None:
+                    self._save_bookmark(batch.window_end)
+                self.stats.maybe_log_progress(self.logger)
         finally:
             self.logger.info(self.stats.summary())
+
+    def _selection(self) -> Selection:
+        children = {child.name: child.selected for child in self.child_streams}
+        return Selection(
+            calls=self.selected,
+            participants=children.get("call_participants", False),
+            details=children.get("call_details", False),
+            transcripts=children.get("call_transcripts", False),
+            exclude_private=bool(self.config["exclude_private_calls"]),
+        )
+
+    def _serve_children(self, batch: CallBatch, number: int) -> None:
+        served = False
+        for child in self.child_streams:
+            if isinstance(child, CallChildStream) and child.selected:
+                count = child.take(batch)
+                self.stats.child_records[child.name] = (
+                    self.stats.child_records.get(child.name, 0) + count
+                )
+                served = served or count > 0
+        if batch.transcripts_asked:
+            self.stats.transcripts_not_ready = (
+                self.stats.transcripts_not_ready or 0
+            ) + batch.not_ready
+        if served:
+            self._sync_children({"batch": number})
+
+    @override
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> Iterable[Context | None]:
+        # Children are served a batch at a time by _serve_children, never per call.
+        return ()
 
     @override
     def _increment_stream_state(
@@ -81,117 +150,28 @@ class CallsStream(GongStream):
 
     # -- ids mode -----------------------------------------------------------------------
 
-    def _calls_by_id(self, call_ids: list[str]) -> Iterator[Call]:
+    def _batches_by_id(self, fetcher: CallFetcher, call_ids: list[str]) -> Iterator[CallBatch]:
         unique = list(dict.fromkeys(call_ids))
         if len(unique) < len(call_ids):
             self.logger.info("Ignoring %d duplicate call_ids", len(call_ids) - len(unique))
         self.stats.requested = len(unique)
-        batched = self.config["batch_call_ids"]
+        batched = bool(self.config["batch_call_ids"]) or fetcher.selection.needs_blocks
         self.logger.info(
             "Mode: call_ids, %d calls, %s",
             len(unique),
-            "batched by 100 through POST /v2/calls/extensive"
-            if batched
-            else "one GET /v2/calls/{id} each",
+            "batched by 100" if batched else "one GET /v2/calls/{id} each",
         )
-        found = self._batched(unique) if batched else self._one_by_one(unique)
-        for call_id, call in found:
-            if call is None:
-                self.stats.missing += 1
-                self.logger.warning("Call %s was not found in Gong: skipped", call_id)
-            elif (checked := self._checked(call, f"call {call_id}")) is not None:
-                yield checked
-            self.stats.maybe_log_progress(self.logger)
-        if self.stats.missing == len(unique):
+        yield from fetcher.by_ids(unique, batched=batched)
+        if fetcher.selection.needs_metadata and self.stats.missing == len(unique):
             raise FatalAPIError(
                 f"None of the {len(unique)} call_ids was found in Gong. Check api_url "
                 f"({self.url_base}) and that the credentials belong to the company and "
                 f"workspace these calls were recorded in."
             )
 
-    def _batched(self, call_ids: list[str]) -> Iterator[tuple[str, Call | None]]:
-        batches = [
-            call_ids[start : start + self.BATCH_SIZE]
-            for start in range(0, len(call_ids), self.BATCH_SIZE)
-        ]
-        # The first batch goes alone: it tells whether the key may use the endpoint at all.
-        try:
-            first = self._extensive(batches[0])
-        except GongAuthError as exc:
-            refused_status = exc.status
-        else:
-            rest = map_in_order(self._extensive, batches[1:], max_in_flight=self._max_in_flight)
-            for batch, found in zip(batches, itertools.chain([first], rest), strict=True):
-                for call_id in batch:
-                    yield call_id, found.get(call_id)
-            return
-        # Outside the except block, so a later failure does not read as caused by the refusal.
-        yield from self._fall_back_to_one_by_one(call_ids, refused_status)
-
-    def _fall_back_to_one_by_one(
-        self, call_ids: list[str], refused_status: int
-    ) -> Iterator[tuple[str, Call | None]]:
-        # Probe with the per-id endpoint: if it is refused too, the credentials are wrong, and
-        # its error says so.
-        first = self._get_call(call_ids[0])
-        self.logger.warning(
-            "POST /v2/calls/extensive was refused (HTTP %d) while GET /v2/calls/{id} works: the "
-            "key lacks the api:calls:read:extensive scope. Falling back to one request per call "
-            "id; grant that scope to fetch 100 per request, or set batch_call_ids to false to "
-            "skip this probe.",
-            refused_status,
-        )
-        yield call_ids[0], first
-        yield from self._one_by_one(call_ids[1:])
-
-    def _extensive(self, batch: list[str]) -> dict[str, Call]:
-        found: dict[str, Call] = {}
-        body = {"filter": {"callIds": batch}}
-        for page in self.paginate("POST", "/v2/calls/extensive", body=body):
-            for item in _calls_of(page, "POST /v2/calls/extensive"):
-                meta = item.get("metaData")
-                if not isinstance(meta, dict) or not meta.get("id"):
-                    raise BadResponseError(
-                        "Gong answered POST /v2/calls/extensive with a call that has no "
-                        "metaData.id; the response does not have the documented shape"
-                    )
-                found[str(meta["id"])] = meta
-        return found
-
-    def _one_by_one(self, call_ids: list[str]) -> Iterator[tuple[str, Call | None]]:
-        if not call_ids:
-            return
-        # The first request goes alone, so bad credentials cost one request, not a volley.
-        yield call_ids[0], self._get_call(call_ids[0])
-        rest = call_ids[1:]
-        found = map_in_order(self._get_call, rest, max_in_flight=self._max_in_flight)
-        yield from zip(rest, found, strict=True)
-
-    @cached_property
-    def _max_in_flight(self) -> int:
-        # Enough requests in flight to keep the limiter busy through ~4 s of server latency.
-        wanted = math.ceil(4 * float(self.config["requests_per_second"]))
-        return min(self.MAX_IN_FLIGHT, max(2, wanted))
-
-    def _get_call(self, call_id: str) -> Call | None:
-        """One call by id, or None when Gong says it does not exist (yet)."""
-        endpoint = f"GET /v2/calls/{call_id}"
-        try:
-            body = self.request_json("GET", f"/v2/calls/{call_id}")
-        except NotFoundError as exc:
-            if any("was not found" in m or "not ready" in m for m in exc.gong_messages):
-                return None
-            raise FatalAPIError(
-                f"{exc}: not Gong's answer for a missing call. Check api_url ({self.url_base})."
-            ) from exc
-        call = body.get("call")
-        if not isinstance(call, dict):
-            raise BadResponseError(f"Gong answered {endpoint} without a 'call' object")
-        return call
-
     # -- date-range mode ----------------------------------------------------------------
 
-    def _calls_in_range(self) -> Iterator[Call]:
+    def _batches_in_range(self, fetcher: CallFetcher) -> Iterator[CallBatch]:
         start = parse_utc(str(self.config["start_date"]))
         end_date = self.config.get("end_date")
         end = parse_utc(str(end_date)) if end_date else datetime.datetime.now(UTC)
@@ -206,30 +186,7 @@ class CallsStream(GongStream):
             format_utc(bookmark) if bookmark else "none",
             lookback.days,
         )
-        planner = WindowPlanner(start, end)
-        for window_start, window_end in planner:
-            calls = 0
-            for call in self._calls_listed(window_start, window_end):
-                calls += 1
-                if (checked := self._checked(call, "GET /v2/calls")) is not None:
-                    yield checked
-                self.stats.maybe_log_progress(self.logger)
-            planner.completed(calls)
-            self._save_bookmark(window_end)
-
-    def _calls_listed(
-        self, window_start: datetime.datetime, window_end: datetime.datetime
-    ) -> Iterator[Call]:
-        params = {"fromDateTime": format_utc(window_start), "toDateTime": format_utc(window_end)}
-        if workspace_id := self.config.get("workspace_id"):
-            params["workspaceId"] = str(workspace_id)
-        seen: set[str] = set()  # a call can move between pages while Gong pages; once is enough
-        for page in self.paginate("GET", "/v2/calls", params=params):
-            for call in _calls_of(page, "GET /v2/calls"):
-                call_id = str(call.get("id"))
-                if call_id not in seen:
-                    seen.add(call_id)
-                    yield call
+        yield from fetcher.in_range(start, end)
 
     def _bookmark(self) -> datetime.datetime | None:
         state = self.stream_state
@@ -253,33 +210,75 @@ class CallsStream(GongStream):
         state["replication_key_value"] = format_utc(moment)
         self.finalize_state_progress_markers(state)
 
-    # -- both modes ---------------------------------------------------------------------
 
-    @cached_property
-    def _validator(self) -> Draft202012Validator:
-        return Draft202012Validator(self.schema, format_checker=FormatChecker())
+class CallChildStream(ValidatedStream):
+    """Records about the calls of the batch ``calls`` hands over before each sync."""
 
-    def _checked(self, call: Call, source: str) -> Call | None:
-        """The call if it matches the schema and is wanted; a clear error if it is malformed."""
-        error = next(iter(self._validator.iter_errors(call)), None)
-        if error is not None:
-            where = "/".join(str(p) for p in error.absolute_path) or "the call"
-            raise BadResponseError(
-                f"Gong sent a call ({source}, id {call.get('id')!r}) that does not match the "
-                f"CallBasicData schema: {error.message} at {where}"
-            )
-        if self.config["exclude_private_calls"] and call.get("isPrivate") is True:
-            self.stats.private_skipped += 1
-            return None
-        self.stats.emitted += 1
-        return call
+    parent_stream_type = CallsStream
+    # One stream-level state, not one partition per batch: the bookmark is the calls stream's.
+    state_partitioning_keys: ClassVar[list[str]] = []
+
+    def __init__(self, tap: Tap) -> None:
+        super().__init__(tap)
+        self._records: list[Record] = []
+
+    def take(self, batch: CallBatch) -> int:
+        """Hold this stream's records of ``batch`` for the next sync; return how many."""
+        self._records = self.records_of(batch)
+        return len(self._records)
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        records, self._records = self._records, []
+        for record in records:
+            yield self.checked(record, f"a {self.name} record of call {record['callId']}")
+
+    def records_of(self, batch: CallBatch) -> list[Record]:
+        """This stream's records of ``batch``, exactly as Gong sent them plus ``callId``."""
+        raise NotImplementedError
 
 
-def _calls_of(page: JSONBody, endpoint: str) -> list[dict[str, Any]]:
-    calls = page.get("calls")
-    if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
-        raise BadResponseError(f"Gong answered {endpoint} without a 'calls' list")
-    return calls
+class CallParticipantsStream(CallChildStream):
+    """Who was on each call: one record per party."""
+
+    name = "call_participants"
+    primary_keys = ("callId", "id")
+
+    @override
+    def records_of(self, batch: CallBatch) -> list[Record]:
+        return [
+            {"callId": item["metaData"]["id"], **party}
+            for item in batch.calls
+            for party in item.get("parties") or ()
+        ]
+
+
+class CallDetailsStream(CallChildStream):
+    """What was discussed: content, interaction, collaboration and CRM context of a call."""
+
+    name = "call_details"
+    primary_keys = ("callId",)
+    BLOCKS = ("content", "interaction", "collaboration", "context")
+
+    @override
+    def records_of(self, batch: CallBatch) -> list[Record]:
+        return [
+            {"callId": item["metaData"]["id"], **{k: item[k] for k in self.BLOCKS if k in item}}
+            for item in batch.calls
+        ]
+
+
+class CallTranscriptsStream(CallChildStream):
+    """What was said: the transcript of each call that has one."""
+
+    name = "call_transcripts"
+    primary_keys = ("callId",)
+
+    @override
+    def records_of(self, batch: CallBatch) -> list[Record]:
+        return [
+            {"callId": t["callId"], "transcript": t.get("transcript")} for t in batch.transcripts
+        ]
 
 
 def _parse_bookmark(value: object) -> datetime.datetime:

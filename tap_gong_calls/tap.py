@@ -11,7 +11,12 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
-from tap_gong_calls.streams import CallsStream
+from tap_gong_calls.streams import (
+    CallDetailsStream,
+    CallParticipantsStream,
+    CallsStream,
+    CallTranscriptsStream,
+)
 from tap_gong_calls.windows import parse_utc
 
 if sys.version_info >= (3, 12):
@@ -162,7 +167,12 @@ class TapGongCalls(Tap):
 
     @override
     def discover_streams(self) -> list[GongStream]:
-        return [CallsStream(self)]
+        return [
+            CallsStream(self),
+            CallParticipantsStream(self),
+            CallDetailsStream(self),
+            CallTranscriptsStream(self),
+        ]
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:

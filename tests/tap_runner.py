@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from tap_gong_calls.tap import TapGongCalls
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from concurrent.futures import Future
@@ -65,19 +67,42 @@ def parse_messages(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
+ALL_STREAMS = ("calls", "call_participants", "call_details", "call_transcripts")
+
+
+def catalog_selecting(config: dict[str, Any], streams: tuple[str, ...]) -> dict[str, Any]:
+    """The tap's discovered catalog with only ``streams`` selected, as `meltano select` makes."""
+    tap = TapGongCalls(config=config, parse_env_config=False, validate_config=False)
+    catalog = tap.catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
+
+
 def run_tap(
     config: dict[str, Any],
     *,
+    streams: tuple[str, ...] | None = ("calls",),
     state: dict[str, Any] | None = None,
     args: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
     timeout: float = 60,
 ) -> TapRun:
-    """Run the tap once with ``config`` (and ``state``) in files, as Meltano would."""
+    """Run the tap once with ``config`` (and ``state``) in files, as Meltano would.
+
+    ``streams`` are the selected streams (a catalog is passed); None passes no catalog,
+    which selects every stream.
+    """
     with tempfile.TemporaryDirectory() as folder:
         config_path = Path(folder, "config.json")
         config_path.write_text(json.dumps(config))
         command = [tap_executable(), "--config", str(config_path), *args]
+        if streams is not None and "--discover" not in args and "--about" not in args:
+            catalog_path = Path(folder, "catalog.json")
+            catalog_path.write_text(json.dumps(catalog_selecting(config, streams)))
+            command += ["--catalog", str(catalog_path)]
         if state is not None:
             state_path = Path(folder, "state.json")
             state_path.write_text(json.dumps(state))

@@ -181,7 +181,7 @@ def test_bad_config_fails_before_any_request(emulator: GongEmulator) -> None:
     assert "config['requests_per_second']" in run.stderr
 
 
-def test_discover_prints_the_calls_stream_with_its_key_and_schema(tmp_path) -> None:
+def test_discover_prints_the_four_streams_with_their_keys_and_schemas(tmp_path) -> None:
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps({**CREDENTIALS, "call_ids": IDS[:1]}))
 
@@ -194,8 +194,21 @@ def test_discover_prints_the_calls_stream_with_its_key_and_schema(tmp_path) -> N
     )
 
     assert discovered.returncode == 0, discovered.stderr
-    (stream,) = json.loads(discovered.stdout)["streams"]
-    assert stream["tap_stream_id"] == "calls"
-    assert stream["key_properties"] == ["id"]
-    assert len(stream["schema"]["properties"]) == 20
-    assert stream["schema"]["properties"]["started"]["format"] == "date-time"
+    streams = {s["tap_stream_id"]: s for s in json.loads(discovered.stdout)["streams"]}
+    assert {name: s["key_properties"] for name, s in streams.items()} == {
+        "calls": ["id"],
+        "call_participants": ["callId", "id"],
+        "call_details": ["callId"],
+        "call_transcripts": ["callId"],
+    }
+    assert len(streams["calls"]["schema"]["properties"]) == 20
+    assert streams["calls"]["schema"]["properties"]["started"]["format"] == "date-time"
+    assert {"content", "interaction", "collaboration", "context"} < set(
+        streams["call_details"]["schema"]["properties"]
+    )
+    assert set(streams["call_transcripts"]["schema"]["properties"]) == {"callId", "transcript"}
+    parent = {
+        name: next(m["metadata"] for m in s["metadata"] if m["breadcrumb"] == [])
+        for name, s in streams.items()
+    }
+    assert all(p.get("selected-by-default", True) for p in parent.values())

@@ -443,10 +443,9 @@ def test_json_without_expected_keys_fails_naming_endpoint(
 
 ID_LESS_MESSAGE = {
     "ids-batch": "POST /v2/calls/extensive with a call that has no metaData.id",
-    "ids-get": f"(call {IDS[3]}, id None) that does not match the CallBasicData schema: "
+    "ids-get": "Gong sent a call (id None) that does not match the calls schema: "
     "'id' is a required property",
-    "date-range": "(GET /v2/calls, id None) that does not match the CallBasicData schema: "
-    "'id' is a required property",
+    "date-range": "Gong answered GET /v2/calls with a call that has no id",
 }
 
 
