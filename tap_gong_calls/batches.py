@@ -287,13 +287,12 @@ class CallFetcher:
             EXTENSIVE_SCOPE: self.selection.block_streams,
             TRANSCRIPT_SCOPE: ["call_transcripts"],
         }[scope]
-        names = " and ".join(streams)
+        deselect = "; ".join(f"meltano select tap-gong-calls --exclude {n} '*'" for n in streams)
         return FatalAPIError(
             f"Gong refused {endpoint} (HTTP {refusal.status}) while the credentials work for "
-            f"GET /v2/calls: the key lacks the {scope} scope, which the {names} stream"
-            f"{'s' if len(streams) > 1 else ''} need{'' if len(streams) > 1 else 's'}. Grant "
-            f"that scope in Gong, or deselect {names} (meltano select tap-gong-calls --rm "
-            f"{streams[0]} '*', or unselect it in the catalog)."
+            f"GET /v2/calls: the key lacks the {scope} scope, which the selected stream(s) "
+            f"{', '.join(streams)} need. Grant that scope to the key in Gong, or deselect "
+            f"them ({deselect}; or selected: false in the catalog)."
         )
 
     def _max_in_flight(self, requests_per_batch: int) -> int:

@@ -53,6 +53,16 @@ class TapRun:
     def ids(self) -> list[str]:
         return [r["id"] for r in self.records]
 
+    def records_of(self, stream: str) -> list[dict[str, Any]]:
+        """The records of one stream, in the order they came."""
+        return [
+            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
+        ]
+
+    def schemas(self) -> dict[str, dict[str, Any]]:
+        """The last SCHEMA message of each stream."""
+        return {m["stream"]: m for m in self.messages if m["type"] == "SCHEMA"}
+
     @property
     def last_state(self) -> dict[str, Any] | None:
         return self.states[-1] if self.states else None
