@@ -1,9 +1,10 @@
-"""A date-range run killed midway, then run again from the last STATE it emitted.
+"""A date-range run of all four streams killed midway, then run again from its last STATE.
 
 The tap is read line by line, as a target would. Once a STATE with a bookmark and some records
 past it have arrived, the tap gets SIGTERM (what an orchestrator sends to cancel) or SIGKILL (a
 crash, an out-of-memory kill). The next run starts from the last STATE seen. Between them the
-two runs must emit every call, each run emitting none twice. The tap cannot run ahead of the
+two runs must emit every call, participant, details record and transcript, each run emitting
+none twice. The tap cannot run ahead of the
 reader by more than a pipe buffer (about 90 records), so the signal lands mid-range.
 """
 
@@ -107,16 +108,50 @@ def run_until_interrupted(
     return messages, returncode
 
 
-def assert_no_state_runs_ahead(messages: list[dict[str, Any]]) -> None:
-    """Each STATE comes after every call that starts before its bookmark."""
-    emitted: set[str] = set()
+def call_of(message: dict[str, Any]) -> str:
+    """The call a RECORD message is about, whatever its stream."""
+    record = message["record"]
+    return str(record["id"] if message["stream"] == "calls" else record["callId"])
+
+
+def keys_by_stream(messages: list[dict[str, Any]]) -> dict[str, list[tuple[str, ...]]]:
+    """Each stream's record keys, in the order they came."""
+    keys: dict[str, list[tuple[str, ...]]] = {}
     for message in messages:
         if message["type"] == "RECORD":
-            emitted.add(message["record"]["id"])
+            key = (call_of(message), str(message["record"].get("id", "")))
+            keys.setdefault(message["stream"], []).append(key)
+    return keys
+
+
+def assert_no_state_runs_ahead(messages: list[dict[str, Any]]) -> None:
+    """Each STATE comes after every call, details record and transcript its bookmark covers."""
+    emitted: dict[str, set[str]] = {
+        "calls": set(),
+        "call_details": set(),
+        "call_transcripts": set(),
+    }
+    for message in messages:
+        if message["type"] == "RECORD" and message["stream"] in emitted:
+            emitted[message["stream"]].add(call_of(message))
         elif message["type"] == "STATE" and (bookmark := bookmark_of(message["value"])):
             moment = instant(bookmark)
-            owed = {i for i, started in STARTED.items() if started < moment} - emitted
-            assert owed == set(), f"STATE {bookmark} came before {len(owed)} of its calls"
+            for stream, calls in emitted.items():
+                owed = {i for i, started in STARTED.items() if started < moment} - calls
+                assert owed == set(), f"STATE {bookmark} came before {len(owed)} {stream} records"
+
+
+def earliest_from(requests: list[Any]) -> datetime.datetime:
+    """The earliest fromDateTime of the listing requests (query for GET, body for POST).
+
+    A request the killed run had in flight may still be logged after reset_log; it names
+    callIds, not dates.
+    """
+    starts = [
+        r.query.get("fromDateTime") or (r.body or {}).get("filter", {}).get("fromDateTime")
+        for r in requests
+    ]
+    return min(instant(start) for start in starts if start)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
@@ -127,23 +162,29 @@ def test_interrupted_run_resumes_from_last_state_without_loss(
 
     if sig == signal.SIGKILL:
         assert returncode == -signal.SIGKILL
-    first_ids = [m["record"]["id"] for m in messages if m["type"] == "RECORD"]
+    first = keys_by_stream(messages)
     states = [m["value"] for m in messages if m["type"] == "STATE"]
-    assert len(first_ids) == len(set(first_ids))
-    assert len(first_ids) < len(CALLS)
+    assert len(first["calls"]) < len(CALLS)
     assert_no_state_runs_ahead(messages)
     last_state = states[-1]
     bookmark = bookmark_of(last_state)
     assert bookmark is not None
     emulator.reset_log()
 
-    second = run_tap(settings(emulator), state=last_state)
+    second_run = run_tap(settings(emulator), state=last_state, streams=None)  # all streams
 
-    assert second.returncode == 0, second.explain()
-    assert emulator.requests[0].query["fromDateTime"] == bookmark  # resumed, not restarted
-    assert len(second.ids) == len(set(second.ids))
-    assert set(first_ids) | set(second.ids) == set(STARTED)
-    assert bookmark_of(second.last_state or {"bookmarks": {}}) == END
+    assert second_run.returncode == 0, second_run.explain()
+    assert earliest_from(emulator.requests) == instant(bookmark)  # resumed, not restarted
+    second = keys_by_stream(second_run.messages)
+    parties = {call_id: len(emulator.extensive_of(call_id)["parties"]) for call_id in STARTED}
+    for stream in ("calls", "call_participants", "call_details", "call_transcripts"):
+        for run_keys in (first.get(stream, []), second[stream]):
+            assert len(run_keys) == len(set(run_keys)), f"{stream}: a record came twice in a run"
+        union = set(first.get(stream, [])) | set(second[stream])
+        expected = sum(parties.values()) if stream == "call_participants" else len(STARTED)
+        assert len(union) == expected, stream
+        assert {call_id for call_id, _ in union} == set(STARTED), stream
+    assert bookmark_of(second_run.last_state or {"bookmarks": {}}) == END
 
 
 def test_a_run_cut_short_by_sigterm_does_not_exit_0(emulator: GongEmulator, tmp_path: Path) -> None:
