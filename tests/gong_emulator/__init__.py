@@ -13,10 +13,12 @@ Gong would hold, generated from its id.
         emu.inject(Fault("status", path="/v2/calls", status=500))
         ...  # point the tap at emu.url; compare its records with emu.extensive_of(call_id)
 
-Modules: protocol (constants, records, error replies), data (call metadata), extensive and
-transcript (generated content), selector (contentSelector rules), store (the calls and per-call
-settings), paging (filters, cursors), routes (endpoints), rate_limit, faults, server (HTTP),
-emulator (GongEmulator), cli. Run it for manual or benchmark use, from the repository root:
+Modules: protocol (constants, records, error replies), data (call metadata), parties,
+extensive and transcript (generated content), selector (contentSelector rules), store (the calls
+and per-call settings), paging (filters, cursors), routes (endpoints), rate_limit, faults,
+server (HTTP), emulator (GongEmulator), cli.
+
+Run it for manual or benchmark use, from the repository root:
 ``python -m tests.gong_emulator --help``.
 """
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+import string
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -33,6 +34,16 @@ def rng_for(call_id: str, salt: str) -> random.Random:
     """A generator seeded from the call id, so generated data is the same on every request."""
     digest = hashlib.sha256(f"{call_id}:{salt}".encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def gong_id(rng: random.Random) -> str:
+    """A 19-digit id, as Gong's party, tracker and comment ids are."""
+    return str(rng.randrange(10**18, 10**19))
+
+
+def crm_id(rng: random.Random, prefix: str) -> str:
+    """An 18-character Salesforce id with its object prefix (001 Account, 003 Contact, ...)."""
+    return prefix + "".join(rng.choices(string.ascii_letters + string.digits, k=15))
 
 
 class _CallMaker:

@@ -7,12 +7,12 @@ calls then cost no memory. selector.py cuts these blocks down to what a request 
 
 from __future__ import annotations
 
-import string
 import struct
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .data import rng_for
+from .data import crm_id, gong_id, rng_for
+from .parties import make_parties
 from .protocol import Call, parse_time
 
 if TYPE_CHECKING:
@@ -20,10 +20,6 @@ if TYPE_CHECKING:
 
 Blocks = dict[str, Any]
 
-_FIRST = ("Rita", "Bo", "Ana", "Jürgen", "Chloé", "Sam", "Priya", "Kenji", "Zoë", "Omar")
-_LAST = ("Rep", "Buyer", "Ng", "Müller", "Dubois", "Patel", "Tanaka", "O'Brien", "Søndergaard")
-_TITLES = ("Account Executive", "VP Sales", "IT Director", "CFO", "Procurement Lead", "CTO")
-_DOMAINS = ("initech.com", "globex.io", "umbrella.co", "hooli.xyz", "stark.example")
 _TOPICS = ("Call Setup", "Small Talk", "Pricing", "Product Demo", "Next Steps", "Wrap-Up")
 _TRACKERS = (
     ("Competitors", "KEYWORD", ("Globex", "Hooli")),
@@ -42,7 +38,7 @@ _VIDEO = ("Browser", "Presentation", "WebcamPrimaryUser", "WebcamNonCompany", "W
 
 def make_blocks(call: Call) -> Blocks:
     call_id = str(call["id"])
-    parties = _parties(call_id, call)
+    parties = make_parties(call)
     speaker_ids = [party["speakerId"] for party in parties if party["speakerId"]]
     return {
         "context": _crm_context(rng_for(call_id, "context")),
@@ -53,84 +49,9 @@ def make_blocks(call: Call) -> Blocks:
     }
 
 
-def _gong_id(rng: random.Random) -> str:
-    return str(rng.randrange(10**18, 10**19))
-
-
-def _crm_id(rng: random.Random, prefix: str) -> str:
-    return prefix + "".join(rng.choices(string.ascii_letters + string.digits, k=15))
-
-
 def _float32(value: float) -> float:
     # Gong's outline times are float32 widened to double (e.g. 8.949999809265137, §1.4.4).
     return float(struct.unpack("f", struct.pack("f", value))[0])
-
-
-def _parties(call_id: str, call: Call) -> list[dict[str, Any]]:
-    rng = rng_for(call_id, "parties")
-    domain = rng.choice(_DOMAINS)
-    parties: list[dict[str, Any]] = []
-    for index in range(rng.randint(2, 6)):
-        host = index == 0
-        affiliation = (
-            "Internal" if host else rng.choices(("Internal", "External", "Unknown"), (3, 5, 1))[0]
-        )
-        # Keys absent on some parties, as in §1.4.3: only id, affiliation, methods, context and
-        # speakerId (maybe null) are always there.
-        party: dict[str, Any] = {"id": _gong_id(rng)}
-        first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        if affiliation == "Unknown":
-            party["name"] = f"Phone Caller #{index}"
-        else:
-            party["emailAddress"] = f"{first.lower()}.{last.lower()}@" + (
-                "acme.com" if affiliation == "Internal" else domain
-            )
-            if host or rng.random() < 0.9:
-                party["name"] = f"{first} {last}"
-            if rng.random() < 0.5:
-                party["title"] = rng.choice(_TITLES)
-        gong_user = affiliation == "Internal" and (host or rng.random() < 0.8)
-        if gong_user:
-            party["userId"] = (
-                str(call.get("primaryUserId"))
-                if host
-                else str(234599484848400 + rng.randrange(20, 40))
-            )
-        party["speakerId"] = _gong_id(rng) if rng.random() < (0.9 if host else 0.75) else None
-        party["affiliation"] = affiliation
-        if affiliation == "Unknown" or rng.random() < 0.3:
-            party["phoneNumber"] = rng.choice(("+1415555", "(415) 555-", "+44 20 7946 ")) + str(
-                rng.randrange(1000, 9999)
-            )
-        party["methods"] = rng.choice((["Attendee"], ["Invitee", "Attendee"], ["Invitee"]))
-        party["context"] = _party_context(rng, affiliation, gong_user)
-        parties.append(party)
-    if not any(party["speakerId"] for party in parties):
-        parties[-1]["speakerId"] = _gong_id(rng)  # someone spoke, or there is no transcript
-    return parties
-
-
-def _party_context(rng: random.Random, affiliation: str, gong_user: bool) -> list[Any]:
-    if affiliation == "Unknown":
-        return []
-    if gong_user:
-        created = f"2019-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T09:21:59-05:00"
-        user = {
-            "objectType": "User",
-            "objectId": _crm_id(rng, "005"),
-            "fields": [{"name": "CreatedDate", "value": created}],
-        }
-        return [{"system": "Salesforce", "objects": [user]}]
-    if affiliation == "External":
-        kind, prefix = rng.choice((("Contact", "003"), ("Lead", "00Q")))
-        # Contacts come as bare links, without fields (§1.4.3).
-        return [
-            {
-                "system": "Salesforce",
-                "objects": [{"objectType": kind, "objectId": _crm_id(rng, prefix)}],
-            }
-        ]
-    return []
 
 
 def _crm_context(rng: random.Random) -> list[Any]:
@@ -138,7 +59,7 @@ def _crm_context(rng: random.Random) -> list[Any]:
         return []
     account = {
         "objectType": "Account",
-        "objectId": _crm_id(rng, "001"),
+        "objectId": crm_id(rng, "001"),
         "fields": [
             {"name": "Name", "value": rng.choice(("Initech", "Globex", "Société Générale"))},
             {"name": "Website", "value": rng.choice((None, "https://initech.example"))},
@@ -148,7 +69,7 @@ def _crm_context(rng: random.Random) -> list[Any]:
     }
     opportunity = {
         "objectType": "Opportunity",
-        "objectId": _crm_id(rng, "006"),
+        "objectId": crm_id(rng, "006"),
         "timing": "Now",
         "fields": [
             {"name": "Name", "value": "Initech - Platform"},
@@ -174,7 +95,7 @@ def _tracker(
     rng: random.Random, spec: tuple[str, str, tuple[str, ...]], speaker_ids: list[str], seconds: int
 ) -> dict[str, Any]:
     name, kind, phrases = spec
-    tracker: dict[str, Any] = {"id": _gong_id(rng), "name": name, "count": 0, "type": kind}
+    tracker: dict[str, Any] = {"id": gong_id(rng), "name": name, "count": 0, "type": kind}
     if phrases:
         tracker["phrases"] = [
             {"count": len(found), "occurrences": found, "phrase": phrase}
@@ -277,7 +198,7 @@ def _collaboration(rng: random.Random, call: Call) -> dict[str, Any]:
         posted = started + timedelta(seconds=seconds + rng.randint(60, 86_400))
         comments.append(
             {
-                "id": _gong_id(rng),
+                "id": gong_id(rng),
                 "audioStartTime": at,
                 "audioEndTime": round(at + rng.uniform(1, 30), 2),
                 "commenterUserId": str(234599484848400 + rng.randrange(20)),
