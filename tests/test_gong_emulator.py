@@ -201,7 +201,7 @@ def test_status_fault_and_request_log(emu: GongEmulator) -> None:
 
 def test_command_line_serves_seeded_calls() -> None:
     command = [sys.executable, "-m", "tests.gong_emulator", "--port", "0", "--calls", "3"]
-    command += ["--rate-limit", "0"]
+    command += ["--rate-limit", "0", "--no-transcript-scope", "--transcript-bytes", "500"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT) as process:
         try:
             assert process.stdout is not None
@@ -210,6 +210,10 @@ def test_command_line_serves_seeded_calls() -> None:
             url = line.rsplit(" ", 1)[1]
             response = requests.get(f"{url}/v2/calls", auth=AUTH, timeout=5)
             assert response.json()["records"]["totalRecords"] == 3
+            refused = requests.post(
+                f"{url}/v2/calls/transcript", json={"filter": {}}, auth=AUTH, timeout=5
+            )
+            assert refused.status_code == 403
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=5) == 0
