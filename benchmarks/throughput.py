@@ -1,7 +1,7 @@
 """Throughput, request cost, rate-limit manners and memory of the installed tap-gong-calls.
 
-Each case starts the Gong emulator of tests/gong_emulator.py in this process (with a server rate
-limit and a latency), runs the installed ``tap-gong-calls`` as a whole process, and reads the
+Each case starts the Gong emulator (package tests/gong_emulator) in this process (with a server
+rate limit and a latency), runs the installed ``tap-gong-calls`` as a whole process, and reads the
 emulator's request log and the tap's Singer output. Prints a Markdown table and PASS/FAIL per
 criterion; exits 1 if any criterion fails.
 

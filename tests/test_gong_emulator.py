@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 AUTH = ("key", "secret")
+REPO_ROOT = Path(__file__).resolve().parent.parent
 START = "2024-01-01T00:00:00Z"
 
 
@@ -199,9 +200,9 @@ def test_status_fault_and_request_log(emu: GongEmulator) -> None:
 
 
 def test_command_line_serves_seeded_calls() -> None:
-    script = Path(__file__).with_name("gong_emulator.py")
-    command = [sys.executable, str(script), "--port", "0", "--calls", "3", "--rate-limit", "0"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+    command = [sys.executable, "-m", "tests.gong_emulator", "--port", "0", "--calls", "3"]
+    command += ["--rate-limit", "0", "--no-transcript-scope", "--transcript-bytes", "500"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT) as process:
         try:
             assert process.stdout is not None
             line = process.stdout.readline().strip()
@@ -209,6 +210,10 @@ def test_command_line_serves_seeded_calls() -> None:
             url = line.rsplit(" ", 1)[1]
             response = requests.get(f"{url}/v2/calls", auth=AUTH, timeout=5)
             assert response.json()["records"]["totalRecords"] == 3
+            refused = requests.post(
+                f"{url}/v2/calls/transcript", json={"filter": {}}, auth=AUTH, timeout=5
+            )
+            assert refused.status_code == 403
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=5) == 0

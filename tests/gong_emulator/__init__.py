@@ -1,0 +1,66 @@
+"""A local emulator of Gong's v2 calls API, for the tests and benchmarks of tap-gong-calls.
+
+It follows the project's Gong API notes (gong-api.md, gong-extensive-transcript.md; "§n" in the
+modules cites their sections): Basic and Bearer auth with per-endpoint scopes, a leaky-bucket
+rate limit and a daily quota answering 429 with Retry-After, opaque cursors bound to their
+filter, fixed pages, Gong's 404 texts for empty results and unknown calls, queued faults
+(errors, dropped or truncated replies), and for each call the extensive blocks and transcript
+Gong would hold, generated from its id.
+
+    with GongEmulator(rate_limit_per_second=3, transcript_bytes=50_000) as emu:
+        emu.add_calls(seed_calls(250))
+        emu.set_transcript_ready(str(SEED_ID_BASE), False)
+        emu.inject(Fault("status", path="/v2/calls", status=500))
+        ...  # point the tap at emu.url; compare its records with emu.extensive_of(call_id)
+
+Modules: protocol (constants, records, error replies), data (call metadata), parties,
+extensive and transcript (generated content), selector (contentSelector rules), store (the calls
+and per-call settings), paging (filters, cursors), routes (endpoints), rate_limit, faults,
+server (HTTP), emulator (GongEmulator), cli.
+
+Run it for manual or benchmark use, from the repository root:
+``python -m tests.gong_emulator --help``.
+"""
+
+from .cli import main
+from .data import ABSENT, make_call, seed_calls
+from .emulator import GongEmulator
+from .faults import FAULT_KINDS, Fault
+from .protocol import (
+    ALL_SCOPES,
+    DEFAULT_WORKSPACE_ID,
+    NO_CALLS_FOUND,
+    PAGE_SIZE,
+    SCOPE_BASIC,
+    SCOPE_EXTENSIVE,
+    SCOPE_MEDIA_URL,
+    SCOPE_TRANSCRIPT,
+    SEED_ID_BASE,
+    RequestRecord,
+)
+from .rate_limit import RETRY_AFTER_STYLES
+from .selector import FULL_SELECTOR
+from .transcript import DEFAULT_TRANSCRIPT_BYTES
+
+__all__ = [
+    "ABSENT",
+    "ALL_SCOPES",
+    "DEFAULT_TRANSCRIPT_BYTES",
+    "DEFAULT_WORKSPACE_ID",
+    "FAULT_KINDS",
+    "FULL_SELECTOR",
+    "NO_CALLS_FOUND",
+    "PAGE_SIZE",
+    "RETRY_AFTER_STYLES",
+    "SCOPE_BASIC",
+    "SCOPE_EXTENSIVE",
+    "SCOPE_MEDIA_URL",
+    "SCOPE_TRANSCRIPT",
+    "SEED_ID_BASE",
+    "Fault",
+    "GongEmulator",
+    "RequestRecord",
+    "main",
+    "make_call",
+    "seed_calls",
+]
