@@ -127,7 +127,7 @@ def test_calls_alone_ask_for_no_content_and_no_transcripts(emulator: GongEmulato
 
     assert run.returncode == 0, run.explain()
     assert endpoints(emulator) == ["POST /v2/calls/extensive"] * 3
-    assert all("contentSelector" not in r.body for r in emulator.requests)
+    assert all("contentSelector" not in (r.body or {}) for r in emulator.requests)
     assert {m["stream"] for m in run.messages if m["type"] in ("SCHEMA", "RECORD")} == {"calls"}
 
 
@@ -161,7 +161,7 @@ def test_a_child_without_calls_uses_extensive_with_only_its_block(
 
     assert run.returncode == 0, run.explain()
     (request,) = emulator.requests
-    assert request.body["contentSelector"] == {"exposedFields": {"parties": True}}
+    assert (request.body or {})["contentSelector"] == {"exposedFields": {"parties": True}}
     assert run.records_of("calls") == []
     assert (
         run.records_of("call_participants")
