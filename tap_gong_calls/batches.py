@@ -19,7 +19,7 @@ from singer_sdk.exceptions import FatalAPIError
 from tap_gong_calls.concurrency import map_in_order
 from tap_gong_calls.errors import BadResponseError, GongAuthError, NotFoundError
 from tap_gong_calls.selection import EXTENSIVE_SCOPE, TRANSCRIPT_SCOPE
-from tap_gong_calls.windows import UTC, WindowPlanner, format_utc
+from tap_gong_calls.windows import UTC, format_utc
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -33,7 +33,7 @@ BATCH_SIZE = 100  # ids per request, as validated against live Gong on both endp
 EXTENSIVE = "POST /v2/calls/extensive"
 TRANSCRIPT = "POST /v2/calls/transcript"
 # Transcripts run to 100 KB of JSON a call: few batches in flight keep memory flat.
-MAX_BATCHES_IN_FLIGHT = 3
+MAX_BATCHES_IN_FLIGHT = 4
 
 
 @dataclass
@@ -46,6 +46,17 @@ class CallBatch:
     transcripts_asked: bool = False
     not_ready: int = 0  # calls without a transcript yet
     window_end: datetime.datetime | None = None  # set: every call before it was fetched
+
+
+@dataclass
+class Window:
+    """The batches of one date window, and what its first page said of it."""
+
+    start: datetime.datetime
+    end: datetime.datetime
+    total: int = 0  # totalRecords of the first page: every call of the window
+    complete: bool = True
+    batches: list[CallBatch] = field(default_factory=list)
 
 
 class ExtensiveRefusedError(Exception):
@@ -172,42 +183,40 @@ class CallFetcher:
 
     # -- date-range mode ------------------------------------------------------------------
 
-    def in_range(self, start: datetime.datetime, end: datetime.datetime) -> Iterator[CallBatch]:
-        """Batches of the calls started in ``[start, end)``, window by window.
+    def window(
+        self, start: datetime.datetime, end: datetime.datetime, *, first_page_only: bool = False
+    ) -> Window:
+        """The calls started in ``[start, end)``, in batches of a page each.
 
-        The last batch of each window carries its end: every call before it was fetched.
+        ``first_page_only``: stop after the first page if there are more (``complete`` False),
+        to learn from its ``totalRecords`` how dense the range is.
         """
-        planner = WindowPlanner(start, end)
-        for window_start, window_end in planner:
-            calls = 0
-            for batch in self._window(window_start, window_end):
-                calls += len(batch.calls) or len(batch.transcripts)
-                yield batch
-            planner.completed(calls)
-            yield CallBatch(window_end=window_end)
-
-    def _window(self, start: datetime.datetime, end: datetime.datetime) -> Iterator[CallBatch]:
         filters = {"fromDateTime": format_utc(start), "toDateTime": format_utc(end)}
         if workspace_id := self.client.config.get("workspace_id"):
             filters["workspaceId"] = str(workspace_id)
-        if not self.selection.needs_metadata:
-            # Transcripts only: the transcript endpoint lists the window itself.
-            for page in _chunks(self._transcript_items(filters)):
-                yield CallBatch(transcripts=page, transcripts_asked=True)
-            return
-        batches = (
-            CallBatch(calls=self._without_private(page))
-            for page in _chunks(
-                _unique(self._listing(filters), self._listing_endpoint), self._group
-            )
-        )
-        if not self.selection.transcripts:
-            yield from batches
-            return
-        # Each page's transcripts are asked for while the next page is listed.
-        yield from map_in_order(
-            self._with_transcripts, batches, max_in_flight=MAX_BATCHES_IN_FLIGHT
-        )
+        found = Window(start, end)
+        seen: set[str] = set()  # a call can move between pages while Gong pages; once is enough
+        for number, (items, total, more) in enumerate(self._listing_pages(filters)):
+            if number == 0:
+                found.total = total
+                if first_page_only and more:
+                    found.complete = False
+                    return found
+            if not self.selection.needs_metadata:
+                found.batches.append(CallBatch(transcripts=items, transcripts_asked=True))
+                continue
+            fresh = [item for item in items if _call_id(item, self._listing_endpoint) not in seen]
+            seen.update(_call_id(item) for item in fresh)
+            batch = CallBatch(calls=self._without_private(fresh))
+            found.batches.append(self._with_transcripts(batch))
+        return found
+
+    @property
+    def windows_in_flight(self) -> int:
+        """How many date windows to fetch at once."""
+        if self.selection.transcripts:
+            return min(self.client.max_in_flight, MAX_BATCHES_IN_FLIGHT)
+        return self.client.max_in_flight
 
     @property
     def _listing_endpoint(self) -> str:
@@ -220,20 +229,42 @@ class CallFetcher:
         # Child streams are served a batch at a time; calls alone go out as they arrive.
         return BATCH_SIZE if self.selection.has_children else 1
 
-    def _listing(self, filters: dict[str, str]) -> Iterator[Item]:
-        if self.selection.needs_blocks:
-            body: JSONBody = {
-                "filter": filters,
-                "contentSelector": self.selection.content_selector(),
-            }
-            try:
-                yield from self._extensive_items(body)
-            except GongAuthError as exc:
-                raise self._scope_error(exc, EXTENSIVE, EXTENSIVE_SCOPE) from None
-            return
-        for page in self.client.paginate("GET", "/v2/calls", params=filters):
-            for call in _list_of(page, "calls", "GET /v2/calls"):
-                yield {"metaData": call}
+    def _listing_pages(self, filters: dict[str, str]) -> Iterator[tuple[list[Item], int, bool]]:
+        """Each page of the listing that serves the selection: items, totalRecords, more."""
+        if not self.selection.needs_metadata:  # transcripts alone list themselves
+            method, path, key, scope = (
+                "POST",
+                "/v2/calls/transcript",
+                "callTranscripts",
+                TRANSCRIPT_SCOPE,
+            )
+            pages = self.client.paginate(method, path, body={"filter": filters})
+        elif self.selection.needs_blocks:
+            method, path, key, scope = "POST", "/v2/calls/extensive", "calls", EXTENSIVE_SCOPE
+            body = {"filter": filters, "contentSelector": self.selection.content_selector()}
+            pages = self.client.paginate(method, path, body=body)
+        else:
+            method, path, key, scope = "GET", "/v2/calls", "calls", ""
+            pages = self.client.paginate(method, path, params=filters)
+        endpoint = f"{method} {path}"
+        try:
+            for page in pages:
+                items = _list_of(page, key, endpoint)
+                if method == "GET":
+                    items = [{"metaData": call} for call in items]
+                elif key == "callTranscripts":
+                    items = [_checked_transcript(item) for item in items]
+                records = page["records"]
+                total = records.get("totalRecords")
+                yield (
+                    items,
+                    total if isinstance(total, int) else len(items),
+                    bool(records.get("cursor")),
+                )
+        except GongAuthError as exc:
+            if not scope:
+                raise
+            raise self._scope_error(exc, endpoint, scope) from None
 
     def _with_transcripts(self, batch: CallBatch) -> CallBatch:
         """``batch`` with its calls' transcripts, when they are selected."""
@@ -257,11 +288,7 @@ class CallFetcher:
                 "POST", "/v2/calls/transcript", body={"filter": filters}
             ):
                 for item in _list_of(page, "callTranscripts", TRANSCRIPT):
-                    if not item.get("callId"):
-                        raise BadResponseError(
-                            f"Gong answered {TRANSCRIPT} with a transcript that has no callId"
-                        )
-                    yield item
+                    yield _checked_transcript(item)
         except GongAuthError as exc:
             raise self._scope_error(exc, TRANSCRIPT, TRANSCRIPT_SCOPE) from None
 
@@ -313,16 +340,6 @@ def _chunks(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
         yield chunk
 
 
-def _unique(items: Iterable[Item], endpoint: str) -> Iterator[Item]:
-    # A call can move between pages while Gong pages; once is enough.
-    seen: set[str] = set()
-    for item in items:
-        call_id = _call_id(item, endpoint)
-        if call_id not in seen:
-            seen.add(call_id)
-            yield item
-
-
 def _call_id(item: Item, endpoint: str = EXTENSIVE) -> str:
     meta = item.get("metaData")
     if not isinstance(meta, dict) or not meta.get("id"):
@@ -332,6 +349,12 @@ def _call_id(item: Item, endpoint: str = EXTENSIVE) -> str:
             f"have the documented shape"
         )
     return str(meta["id"])
+
+
+def _checked_transcript(item: Item) -> Item:
+    if not item.get("callId"):
+        raise BadResponseError(f"Gong answered {TRANSCRIPT} with a transcript that has no callId")
+    return item
 
 
 def _list_of(page: JSONBody, key: str, endpoint: str) -> list[Item]:

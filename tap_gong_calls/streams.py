@@ -20,6 +20,7 @@ from singer_sdk.exceptions import FatalAPIError
 
 from tap_gong_calls.batches import CallBatch, CallFetcher
 from tap_gong_calls.client import GongStream
+from tap_gong_calls.date_range import batches_in_range
 from tap_gong_calls.errors import BadResponseError
 from tap_gong_calls.selection import Selection
 from tap_gong_calls.windows import UTC, format_utc, parse_utc
@@ -186,7 +187,7 @@ class CallsStream(ValidatedStream):
             format_utc(bookmark) if bookmark else "none",
             lookback.days,
         )
-        yield from fetcher.in_range(start, end)
+        yield from batches_in_range(fetcher, start, end)
 
     def _bookmark(self) -> datetime.datetime | None:
         state = self.stream_state

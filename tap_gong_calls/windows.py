@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 UTC = datetime.timezone.utc
 
@@ -30,7 +31,8 @@ class WindowPlanner:
 
     Windows keep each cursor sequence short (Gong's cursors expire) and let the bookmark move
     as each one completes. Empty windows grow fourfold, so a sparse two-year range costs a
-    handful of requests, not one per day; a dense window shrinks the next one.
+    handful of requests, not one per day; a dense window shrinks the next one. Safe to use from
+    several threads: windows are planned while earlier ones are still being fetched.
     """
 
     start: datetime.datetime
@@ -39,20 +41,26 @@ class WindowPlanner:
     target_calls: int = 500
     min_size: datetime.timedelta = datetime.timedelta(minutes=10)
     max_growth: float = 4.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __iter__(self) -> WindowPlanner:
         return self
 
     def __next__(self) -> tuple[datetime.datetime, datetime.datetime]:
-        if self.start >= self.end:
-            raise StopIteration
-        window_end = min(self.start + self.size, self.end)
-        window = (self.start, window_end)
-        self.start = window_end
-        return window
+        with self._lock:
+            if self.start >= self.end:
+                raise StopIteration
+            window_end = min(self.start + self.size, self.end)
+            window = (self.start, window_end)
+            self.start = window_end
+            return window
 
-    def completed(self, calls: int) -> None:
-        """Resize the next window from how many calls the last one held."""
-        growth = self.max_growth if calls == 0 else self.target_calls / calls
-        growth = min(self.max_growth, max(1 / self.max_growth, growth))
-        self.size = max(self.min_size, self.size * growth)
+    def completed(self, calls: int, span: datetime.timedelta | None = None) -> None:
+        """Resize the next window from how many calls a window held.
+
+        ``span``: that window's length (default: the current size).
+        """
+        with self._lock:
+            growth = self.max_growth if calls == 0 else self.target_calls / calls
+            growth = min(self.max_growth, max(1 / self.max_growth, growth))
+            self.size = max(self.min_size, (span or self.size) * growth)
