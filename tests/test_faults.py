@@ -419,7 +419,8 @@ def test_persistent_fault_fails_naming_endpoint(
     assert ENDPOINT[mode] in errors, run.explain()
     if kind == "status":
         assert f"HTTP 500 from {ENDPOINT[mode]}" in errors
-        assert f"requestId {fault_request_ids(outcome.emu)[-1]}" in errors
+        # Gong's requestId of a refused try (one of them, when windows were side by side).
+        assert any(f"requestId {rid}" in errors for rid in fault_request_ids(outcome.emu))
     # What came out before the failure is valid Singer (tap_runner parsed each line as JSON).
     assert len(run.messages) == len(run.stdout.splitlines())
     assert {m["type"] for m in run.messages} <= {"SCHEMA", "RECORD", "STATE"}
