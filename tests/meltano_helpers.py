@@ -117,9 +117,11 @@ class MeltanoProject:
             f"--- stderr (tail) ---\n{tail(result.stderr)}"
         )
 
-    def bookmark(self, env: Mapping[str, str] | None = None) -> str | None:
+    def bookmark(
+        self, env: Mapping[str, str] | None = None, state_id: str = STATE_ID
+    ) -> str | None:
         """The calls stream's replication_key_value in Meltano's stored state."""
-        text = self.check("state", "get", STATE_ID, env=env).stdout
+        text = self.check("state", "get", state_id, env=env).stdout
         state = json.loads(text)
         stream = state.get("singer_state", {}).get("bookmarks", {}).get("calls", {})
         return stream.get("replication_key_value")
@@ -228,6 +230,15 @@ def sqlalchemy_url(db: Mapping[str, str]) -> str:
     return (
         f"postgresql+psycopg://{db.get('user', 'postgres')}{password}@{host}:{port}/{db['dbname']}"
     )
+
+
+def readme_commands(heading: str) -> list[str]:
+    """The commands of the first ```bash block under README's ``## <heading>``, no comments."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.split(" #", 1)[0].strip() for line in block.splitlines()]
+    return [command for command in commands if command]
 
 
 def instant(value: str | None) -> datetime | None:
