@@ -32,7 +32,10 @@ if TYPE_CHECKING:
     from tests.gong_emulator import GongEmulator
 
 REPO = Path(__file__).resolve().parent.parent
-PROJECT_FILES = ("pyproject.toml", "README.md", "meltano.yml", "tap_gong_calls", "schemas")
+PROJECT_FILES = (
+    *("pyproject.toml", "README.md", "meltano.yml"),
+    *("tap_gong_calls", "schemas", "plugins"),
+)
 STATE_ID = "dev:tap-gong-calls-to-target-postgres"
 INSTALL_TIMEOUT_SECONDS = 900
 RUN_TIMEOUT_SECONDS = 300
