@@ -126,6 +126,11 @@ def test_new_project_adds_the_tap_from_the_plugin_file(
     assert any(m["type"] == "STATE" for m in messages)
     assert emulator.access_key_secret not in run.stdout + run.stderr
 
+    # README's connection check through Meltano: one request.
+    emulator.reset_log()
+    project.check("invoke", "tap-gong-calls", "--test", env=tap_env(emulator, **settings))
+    assert [(r.method, r.path) for r in emulator.requests] == [("GET", "/v2/calls")]
+
 
 # -- two CI runners sharing only PostgreSQL -----------------------------------------------------
 
