@@ -8,8 +8,6 @@ requests whether one stream or four are selected.
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,11 +15,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from singer_sdk.exceptions import FatalAPIError
 
 from tap_gong_calls.concurrency import map_in_order
-from tap_gong_calls.errors import BadResponseError, GongAuthError, NotFoundError
+from tap_gong_calls.errors import BadResponseError, GongAuthError
 from tap_gong_calls.selection import EXTENSIVE_SCOPE, TRANSCRIPT_SCOPE
-from tap_gong_calls.windows import UTC, format_utc
+from tap_gong_calls.windows import format_utc
 
 if TYPE_CHECKING:
+    import datetime
     from collections.abc import Callable, Iterable, Iterator
 
     from tap_gong_calls.client import GongStream, JSONBody
@@ -303,13 +302,7 @@ class CallFetcher:
         """The refusal of one endpoint, explained: a missing scope, or wrong credentials."""
         # One request that needs no extra scope tells the two apart; if it is refused too, its
         # error (about the credentials) is the one to show.
-        now = datetime.datetime.now(UTC)
-        probe = {
-            "fromDateTime": format_utc(now - datetime.timedelta(minutes=1)),
-            "toDateTime": format_utc(now),
-        }
-        with contextlib.suppress(NotFoundError):  # "no calls in this minute" is a yes
-            self.client.request_json("GET", "/v2/calls", params=probe)
+        self.client.check_access()
         streams = {
             EXTENSIVE_SCOPE: self.selection.block_streams,
             TRANSCRIPT_SCOPE: ["call_transcripts"],

@@ -31,6 +31,7 @@ from tap_gong_calls.errors import (
 )
 from tap_gong_calls.progress import RunStats
 from tap_gong_calls.rate_limiter import RateLimiter
+from tap_gong_calls.windows import UTC, format_utc
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -270,6 +271,27 @@ class GongStream(RESTStream[str]):
             details["tries"],
             details["exception"],
         )
+
+    def check_access(self) -> None:
+        """One ``GET /v2/calls`` over the last minute: raises unless the credentials work.
+
+        It needs no scope beyond the basic one, so it tells wrong credentials from a missing
+        scope, and costs one request.
+        """
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        params = {
+            "fromDateTime": (now - datetime.timedelta(minutes=1))
+            .isoformat()
+            .replace("+00:00", "Z"),
+            "toDateTime": now.isoformat().replace("+00:00", "Z"),
+        }
+        if workspace_id := self.config.get("workspace_id"):
+            params["workspaceId"] = str(workspace_id)
+        try:
+            self.request_json("GET", "/v2/calls", params=params)
+        except NotFoundError as exc:
+            if not exc.is_empty_result:  # Gong's "no calls in that minute" is a yes
+                raise
 
     @cached_property
     def max_in_flight(self) -> int:

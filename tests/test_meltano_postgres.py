@@ -13,177 +13,50 @@ Select these tests with ``-m e2e``; deselect them with ``-m "not e2e"``.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import shutil
-import subprocess
-import sys
-import threading
 import time
-import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 from tests.gong_emulator import GongEmulator, make_call, seed_calls
+from tests.meltano_helpers import (
+    INSTALL_TIMEOUT_SECONDS,
+    HubGuard,
+    MeltanoProject,
+    copy_project,
+    instant,
+    meltano_executable,
+    new_database,
+    offline_env,
+    tap_env,
+    target_env,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
+    from pathlib import Path
 
 pytestmark = pytest.mark.e2e
 
 UTC = timezone.utc
-REPO = Path(__file__).resolve().parent.parent
-PROJECT_FILES = ("pyproject.toml", "README.md", "meltano.yml", "tap_gong_calls", "schemas")
-STATE_ID = "dev:tap-gong-calls-to-target-postgres"
-INSTALL_TIMEOUT_SECONDS = 900
-RUN_TIMEOUT_SECONDS = 300
 # Any TimeZone but UTC: loads must not depend on the database's session time zone.
 DATABASE_TIME_ZONE = "Asia/Kolkata"
-# Variables of the caller's shell that would change what the test runs.
-_OUTER_PREFIXES = ("TAP_GONG_CALLS_", "TARGET_POSTGRES_", "MELTANO_", "PG")
 
 
 # -- Meltano project -----------------------------------------------------------------------
 
 
-class _HubGuard:
-    """A local stand-in for Meltano Hub that answers 404 and records every request."""
-
-    def __init__(self) -> None:
-        self.requests: list[str] = []
-        guard = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                guard.requests.append(f"{self.command} {self.path}")
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_POST = do_HEAD = do_GET  # noqa: N815
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-
-@dataclass
-class MeltanoProject:
-    root: Path
-    executable: Path
-    env: dict[str, str]
-    secrets: set[str] = field(default_factory=set)
-    hub: _HubGuard | None = None
-
-    def run(
-        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = RUN_TIMEOUT_SECONDS
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(self.executable), *args],
-            cwd=self.root,
-            env={**self.env, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
-    def check(
-        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = RUN_TIMEOUT_SECONDS
-    ) -> subprocess.CompletedProcess[str]:
-        """Run meltano; on a non-zero exit fail with the (redacted) tail of its output."""
-        secret_values = {v for k, v in (env or {}).items() if _is_secret(k)} | self.secrets
-        result = self.run(*args, env=env, timeout=timeout)
-        assert result.returncode == 0, self.describe(result, secret_values)
-        return result
-
-    def describe(self, result: subprocess.CompletedProcess[str], secret_values: set[str]) -> str:
-        def tail(text: str, lines: int = 60) -> str:
-            text = "\n".join(text.splitlines()[-lines:])
-            for value in sorted(secret_values, key=len, reverse=True):
-                if value:
-                    text = text.replace(value, "***")
-            return text
-
-        return (
-            f"`meltano {' '.join(result.args[1:])}` exited {result.returncode}\n"
-            f"--- stdout (tail) ---\n{tail(result.stdout)}\n"
-            f"--- stderr (tail) ---\n{tail(result.stderr)}"
-        )
-
-    def bookmark(self, env: Mapping[str, str] | None = None) -> str | None:
-        """The calls stream's replication_key_value in Meltano's stored state."""
-        text = self.check("state", "get", STATE_ID, env=env).stdout
-        state = json.loads(text)
-        stream = state.get("singer_state", {}).get("bookmarks", {}).get("calls", {})
-        return stream.get("replication_key_value")
-
-
-def _is_secret(name: str) -> bool:
-    return name.endswith(("_KEY", "_SECRET", "_TOKEN", "_PASSWORD", "_SQLALCHEMY_URL"))
-
-
-def _meltano_executable() -> Path | None:
-    beside_python = Path(sys.executable).parent / "meltano"
-    if beside_python.exists():
-        return beside_python
-    found = shutil.which("meltano")
-    return Path(found) if found else None
-
-
 @pytest.fixture(scope="session")
 def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeltanoProject]:
     """A copy of the project with the tap and target-postgres installed by the real meltano."""
-    executable = _meltano_executable()
-    if executable is None:
-        reason = "meltano is not installed (pip install -e '.[dev]')"
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    root = tmp_path_factory.mktemp("meltano-project")
-    for name in PROJECT_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, root / name)
-    hub = _HubGuard()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_OUTER_PREFIXES)}
-    env.update(
-        {
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "MELTANO_DISABLE_TRACKING": "true",
-            "MELTANO_SNOWPLOW_COLLECTOR_ENDPOINTS": "[]",
-            "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
-            "MELTANO_HUB_URL": hub.url,  # a Hub lookup would show up in hub.requests
-            "MELTANO_CLI_LOG_FORMAT": "uncolored",
-            "MELTANO_AUTO_INSTALL": "false",  # everything is installed below, once
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-            "PIP_NO_INPUT": "1",
-            "NO_COLOR": "1",
-        }
-    )
-    project = MeltanoProject(root=root, executable=executable, env=env, hub=hub)
+    executable = meltano_executable()
+    root = copy_project(tmp_path_factory.mktemp("meltano-project"))
+    hub = HubGuard()
+    project = MeltanoProject(root=root, executable=executable, env=offline_env(hub), hub=hub)
     try:
         for plugin_type, name in (("extractor", "tap-gong-calls"), ("loader", "target-postgres")):
             started = time.monotonic()
@@ -201,34 +74,8 @@ def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Meltan
 @pytest.fixture
 def target_db(postgres_url: str) -> Iterator[dict[str, str]]:
     """A new database for one test (its TimeZone not UTC); yields its psycopg conninfo."""
-    name = f"tap_gong_calls_e2e_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        conn.execute(
-            sql.SQL("ALTER DATABASE {} SET timezone = {}").format(
-                sql.Identifier(name), sql.Literal(DATABASE_TIME_ZONE)
-            )
-        )
-    params = {k: str(v) for k, v in conninfo_to_dict(postgres_url).items()}
-    params["dbname"] = name
-    try:
+    with new_database(postgres_url, DATABASE_TIME_ZONE) as params:
         yield params
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
-def _target_env(db: Mapping[str, str]) -> dict[str, str]:
-    return {
-        "TARGET_POSTGRES_HOST": db.get("host", "127.0.0.1"),
-        "TARGET_POSTGRES_PORT": db.get("port", "5432"),
-        "TARGET_POSTGRES_USER": db.get("user", "postgres"),
-        # target-postgres 0.8.1 refuses to start without a password, even for trust auth.
-        "TARGET_POSTGRES_PASSWORD": db.get("password") or "trust-auth-ignores-this",
-        "TARGET_POSTGRES_DATABASE": db["dbname"],
-    }
 
 
 @pytest.fixture
@@ -246,24 +93,7 @@ def emulator() -> Iterator[GongEmulator]:
         emu.stop()
 
 
-def _tap_env(emu: GongEmulator, **settings: str) -> dict[str, str]:
-    env = {
-        "TAP_GONG_CALLS_API_URL": emu.url,
-        "TAP_GONG_CALLS_ACCESS_KEY": emu.access_key,
-        "TAP_GONG_CALLS_ACCESS_KEY_SECRET": emu.access_key_secret,
-        "TAP_GONG_CALLS_REQUESTS_PER_SECOND": "50",
-    }
-    env.update({f"TAP_GONG_CALLS_{k.upper()}": v for k, v in settings.items()})
-    return env
-
-
 # -- reading the result ----------------------------------------------------------------------
-
-
-def _instant(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def _as_utc(value: datetime | None, column_type: str) -> datetime | None:
@@ -317,7 +147,7 @@ def _assert_loaded_as_sent(
     for key, sent in call.items():
         loaded = row[key]
         if key in ("started", "scheduled"):
-            assert _as_utc(loaded, types[key]) == _instant(sent), (call["id"], key, loaded, sent)
+            assert _as_utc(loaded, types[key]) == instant(sent), (call["id"], key, loaded, sent)
         else:
             assert loaded == sent, (call["id"], key, loaded, sent)
 
@@ -346,8 +176,8 @@ def test_call_ids_load_typed_rows_and_upsert_on_id(
     wanted = [tricky, india, zulu_ms]
     call_ids = [c["id"] for c in wanted] + ["7100000000000000099", tricky["id"]]  # missing, dup
     env = {
-        **_tap_env(emulator, call_ids=json.dumps(call_ids)),
-        **_target_env(target_db),
+        **tap_env(emulator, call_ids=json.dumps(call_ids)),
+        **target_env(target_db),
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",  # state of its own
     }
 
@@ -400,8 +230,8 @@ def test_date_range_resumes_from_bookmark_minus_lookback(
     first = now - timedelta(days=4)
     emulator.add_calls(seed_calls(150, first, timedelta(minutes=30)))  # ends ~21h before now
     env = {
-        **_tap_env(emulator, start_date=(first - timedelta(days=1)).isoformat()),
-        **_target_env(target_db),
+        **tap_env(emulator, start_date=(first - timedelta(days=1)).isoformat()),
+        **target_env(target_db),
         # State of its own: the other test's runs have the same state id.
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
     }
@@ -412,7 +242,7 @@ def test_date_range_resumes_from_bookmark_minus_lookback(
     with psycopg.connect(make_conninfo(**target_db)) as conn:
         assert _count(conn) == (150, 150)
     bookmark_value = meltano_project.bookmark(env)
-    bookmark = _instant(bookmark_value)
+    bookmark = instant(bookmark_value)
     assert bookmark is not None
     assert now <= bookmark <= datetime.now(UTC), bookmark_value
 
@@ -443,12 +273,12 @@ def test_date_range_resumes_from_bookmark_minus_lookback(
     listed = [r for r in emulator.requests if r.method == "GET" and r.path == "/v2/calls"]
     assert listed, [f"{r.method} {r.path}" for r in emulator.requests]
     assert all(r.status in (200, 404) for r in listed), listed  # 404: Gong's "no calls"
-    starts = [_instant(r.query["fromDateTime"]) for r in listed]
+    starts = [instant(r.query["fromDateTime"]) for r in listed]
     # Only the lookback window was re-read: no request starts before bookmark - 1 day.
     assert min(s for s in starts if s is not None) == bookmark - timedelta(days=1), starts
-    second = _instant(meltano_project.bookmark(env))
+    second = instant(meltano_project.bookmark(env))
     assert second is not None
-    assert second > max(_instant(c["started"]) or bookmark for c in new), (second, bookmark)
+    assert second > max(instant(c["started"]) or bookmark for c in new), (second, bookmark)
 
     assert meltano_project.hub is not None
     assert not meltano_project.hub.requests, meltano_project.hub.requests
