@@ -278,13 +278,9 @@ class GongStream(RESTStream[str]):
         It needs no scope beyond the basic one, so it tells wrong credentials from a missing
         scope, and costs one request.
         """
-        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-        params = {
-            "fromDateTime": (now - datetime.timedelta(minutes=1))
-            .isoformat()
-            .replace("+00:00", "Z"),
-            "toDateTime": now.isoformat().replace("+00:00", "Z"),
-        }
+        now = datetime.datetime.now(UTC).replace(microsecond=0)
+        minute_ago = now - datetime.timedelta(minutes=1)
+        params = {"fromDateTime": format_utc(minute_ago), "toDateTime": format_utc(now)}
         if workspace_id := self.config.get("workspace_id"):
             params["workspaceId"] = str(workspace_id)
         try:
