@@ -181,13 +181,18 @@ def copy_project(root: Path) -> Path:
     return root
 
 
-def tap_env(emu: GongEmulator, **settings: str) -> dict[str, str]:
+def tap_env(
+    emu: GongEmulator, *, streams: tuple[str, ...] | None = ("calls",), **settings: str
+) -> dict[str, str]:
+    """The tap's settings as Meltano reads them; ``streams`` selected (None: meltano.yml's)."""
     env = {
         "TAP_GONG_CALLS_API_URL": emu.url,
         "TAP_GONG_CALLS_ACCESS_KEY": emu.access_key,
         "TAP_GONG_CALLS_ACCESS_KEY_SECRET": emu.access_key_secret,
         "TAP_GONG_CALLS_REQUESTS_PER_SECOND": "50",
     }
+    if streams is not None:
+        env["TAP_GONG_CALLS__SELECT"] = json.dumps([f"{stream}.*" for stream in streams])
     env.update({f"TAP_GONG_CALLS_{k.upper()}": v for k, v in settings.items()})
     return env
 

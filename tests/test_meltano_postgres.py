@@ -16,6 +16,7 @@ import json
 import secrets
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -38,7 +39,6 @@ from tests.meltano_helpers import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
-    from pathlib import Path
 
 pytestmark = pytest.mark.e2e
 
@@ -290,3 +290,75 @@ def _iso(moment: datetime, offset: str) -> str:
     zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
     text = moment.astimezone(zone).isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
+
+
+def _readme_join_sql() -> str:
+    """The speaker join the README documents, so the README cannot drift from what works."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("Who said what, in PostgreSQL", 1)[1].split("```sql", 1)[1]
+    return block.split("```", 1)[0]
+
+
+def test_all_four_streams_land_and_the_readme_join_names_each_speaker(
+    meltano_project: MeltanoProject,
+    emulator: GongEmulator,
+    target_db: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    calls = seed_calls(150, "2024-05-01T00:00:00Z")
+    emulator.add_calls(calls)
+    not_ready = calls[3]["id"]
+    emulator.set_transcript_ready(not_ready, False)
+    ids = [c["id"] for c in calls]
+    env = {
+        **tap_env(emulator, streams=None, call_ids=json.dumps(ids)),  # meltano.yml: every stream
+        **target_env(target_db),
+        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
+    }
+
+    meltano_project.check("run", "tap-gong-calls", "target-postgres", env=env)
+
+    held = {call_id: emulator.extensive_of(call_id) for call_id in ids}
+    transcripts = {c: emulator.transcript_of(c) for c in ids if c != not_ready}
+    paths = sorted(f"{r.method} {r.path}" for r in emulator.requests)
+    assert paths == ["POST /v2/calls/extensive"] * 2 + ["POST /v2/calls/transcript"] * 2
+    with psycopg.connect(make_conninfo(**target_db)) as conn:
+        counts = {
+            table: (conn.execute(f"SELECT count(*) FROM gong.{table}").fetchone() or [0])[0]
+            for table in ("calls", "call_participants", "call_details", "call_transcripts")
+        }
+        assert counts == {
+            "calls": 150,
+            "call_participants": sum(len(h.get("parties", [])) for h in held.values()),
+            "call_details": 150,
+            "call_transcripts": 149,
+        }
+        assert _primary_key(conn, "gong.call_participants") == ["callId", "id"]
+        assert _primary_key(conn, "gong.call_transcripts") == ["callId"]
+        # Nested blocks arrive whole (jsonb), exactly as Gong sent them.
+        some = ids[0]
+        content, transcript = conn.execute(  # type: ignore[misc]
+            "SELECT d.content, t.transcript FROM gong.call_details d JOIN gong.call_transcripts t "
+            'USING ("callId") WHERE "callId" = %s',
+            (some,),
+        ).fetchone()
+        assert content == held[some]["content"]
+        assert transcript == transcripts[some]
+
+        joined = conn.execute(_readme_join_sql()).fetchall()
+
+    names = {
+        (call_id, party["speakerId"]): party.get("name")
+        for call_id, h in held.items()
+        for party in h.get("parties", [])
+        if party.get("speakerId")
+    }
+    expected = [
+        (call_id, names.get((call_id, m["speakerId"])), m["topic"], s["start"], s["text"])
+        for call_id, monologues in transcripts.items()
+        for m in monologues or []
+        for s in m["sentences"]
+    ]
+    got = [(r[0], r[1], r[3], r[4], r[5]) for r in joined]
+    assert sorted(got, key=repr) == sorted(expected, key=repr)
+    assert any(row[1] is not None for row in got)  # speakers found by speakerId
