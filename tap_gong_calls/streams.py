@@ -18,9 +18,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import FatalAPIError
 
-from tap_gong_calls.batches import CallBatch, CallFetcher
+from tap_gong_calls.batches import CallFetcher
 from tap_gong_calls.client import GongStream
-from tap_gong_calls.date_range import batches_in_range
 from tap_gong_calls.errors import BadResponseError
 from tap_gong_calls.selection import Selection
 from tap_gong_calls.windows import UTC, format_utc, parse_utc
@@ -36,6 +35,8 @@ if TYPE_CHECKING:
 
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context, Record
+
+    from tap_gong_calls.endpoints import CallBatch
 
 Call = dict[str, Any]
 
@@ -187,7 +188,7 @@ class CallsStream(ValidatedStream):
             format_utc(bookmark) if bookmark else "none",
             lookback.days,
         )
-        yield from batches_in_range(fetcher, start, end)
+        yield from fetcher.in_range(start, end)
 
     def _bookmark(self) -> datetime.datetime | None:
         state = self.stream_state

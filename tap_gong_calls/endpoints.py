@@ -1,0 +1,176 @@
+"""Gong's calls endpoints as the streams use them: pages of calls or transcripts, and batches.
+
+One batch is at most 100 calls: one ``POST /v2/calls/extensive`` (or one page of a listing)
+carries their metadata, parties and content, and one ``POST /v2/calls/transcript`` their
+transcripts. A refusal (401/403) of either is explained as the missing scope it usually is.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from singer_sdk.exceptions import FatalAPIError
+
+from tap_gong_calls.errors import BadResponseError, GongAuthError
+from tap_gong_calls.selection import EXTENSIVE_SCOPE, TRANSCRIPT_SCOPE
+
+if TYPE_CHECKING:
+    import datetime
+    from collections.abc import Iterable, Iterator
+
+    from tap_gong_calls.client import GongStream, JSONBody
+    from tap_gong_calls.selection import Selection
+
+Item = dict[str, Any]
+Page = tuple[list[Item], int, bool]  # items, totalRecords, whether more pages follow
+T = TypeVar("T")
+BATCH_SIZE = 100  # ids per request, as validated against live Gong on both endpoints
+LISTING = "GET /v2/calls"
+BY_ID = "GET /v2/calls/{id}"
+EXTENSIVE = "POST /v2/calls/extensive"
+TRANSCRIPT = "POST /v2/calls/transcript"
+_KEY = {LISTING: "calls", EXTENSIVE: "calls", TRANSCRIPT: "callTranscripts"}
+
+
+@dataclass
+class CallBatch:
+    """Up to 100 calls with everything the selected streams need of them."""
+
+    calls: list[Item] = field(default_factory=list)  # extensive items: {"metaData": …, …}
+    transcripts: list[Item] = field(default_factory=list)  # {"callId", "transcript"}
+    missing: list[str] = field(default_factory=list)  # configured ids Gong does not know
+    transcripts_asked: bool = False
+    not_ready: int = 0  # calls without a transcript yet
+    window_end: datetime.datetime | None = None  # set: every call before it was fetched
+
+
+class ExtensiveRefusedError(Exception):
+    """POST /v2/calls/extensive answered 401/403 where per-id lookups could stand in."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class CallEndpoints:
+    """The endpoints, through one stream's throttled client, for one selection of streams."""
+
+    def __init__(self, client: GongStream, selection: Selection) -> None:
+        self.client = client
+        self.selection = selection
+        self.stats = client.stats
+        self.logger = client.logger
+
+    def pages(self, endpoint: str, filters: dict[str, Any]) -> Iterator[Page]:
+        """Each page of ``endpoint`` for ``filters``: its items, totalRecords and more-to-come.
+
+        Listed calls come as extensive items (``{"metaData": call}``), and extensive asks for
+        exactly the blocks the selected streams need.
+        """
+        method, path = endpoint.split(" ", 1)
+        if method == "GET":
+            pages = self.client.paginate(method, path, params=filters)
+        else:
+            body: JSONBody = {"filter": filters}
+            if endpoint == EXTENSIVE and (selector := self.selection.content_selector()):
+                body["contentSelector"] = selector
+            pages = self.client.paginate(method, path, body=body)
+        try:
+            for page in pages:
+                items = _list_of(page, _KEY[endpoint], endpoint)
+                if endpoint == LISTING:
+                    items = [{"metaData": call} for call in items]
+                for item in items:  # the shape, checked early, with a clear message
+                    _ = call_id(item, endpoint) if endpoint != TRANSCRIPT else _callid_of(item)
+                records = page["records"]
+                total = records.get("totalRecords")
+                total = total if isinstance(total, int) else len(items)
+                yield items, total, bool(records.get("cursor"))
+        except GongAuthError as exc:
+            if endpoint == LISTING:
+                raise
+            if endpoint == EXTENSIVE and not self.selection.needs_blocks:
+                raise ExtensiveRefusedError(exc.status) from None
+            raise self._scope_error(exc, endpoint) from None
+
+    def items(self, endpoint: str, filters: dict[str, Any]) -> list[Item]:
+        """Every item of every page."""
+        return [item for items, _, _ in self.pages(endpoint, filters) for item in items]
+
+    def with_transcripts(self, batch: CallBatch, endpoint: str) -> CallBatch:
+        """``batch`` with its calls' transcripts, when they are selected."""
+        if not self.selection.transcripts:
+            return batch
+        wanted = [call_id(item, endpoint) for item in batch.calls]
+        found = self.items(TRANSCRIPT, {"callIds": wanted}) if wanted else []
+        return self.with_transcripts_of(batch, wanted, found)
+
+    def with_transcripts_of(
+        self, batch: CallBatch, wanted: list[str], transcripts: list[Item]
+    ) -> CallBatch:
+        """``batch`` with the transcripts of the ``wanted`` calls, in their order."""
+        if self.selection.transcripts:
+            by_id = {str(t["callId"]): t for t in transcripts}
+            batch.transcripts = [by_id[c] for c in wanted if c in by_id]
+            batch.transcripts_asked = True
+            batch.not_ready = len(wanted) - len(batch.transcripts)
+        return batch
+
+    def without_private(self, items: list[Item]) -> list[Item]:
+        """``items`` less the private calls, when those are excluded."""
+        if not self.selection.exclude_private:
+            return items
+        kept = [item for item in items if item["metaData"].get("isPrivate") is not True]
+        self.stats.private_skipped += len(items) - len(kept)
+        return kept
+
+    def _scope_error(self, refusal: GongAuthError, endpoint: str) -> FatalAPIError:
+        """The refusal of one endpoint, explained: a missing scope, or wrong credentials."""
+        # One request that needs no extra scope tells the two apart; if it is refused too, its
+        # error (about the credentials) is the one to show.
+        self.client.check_access()
+        if endpoint == EXTENSIVE:
+            scope, streams = EXTENSIVE_SCOPE, self.selection.block_streams
+        else:
+            scope, streams = TRANSCRIPT_SCOPE, ["call_transcripts"]
+        deselect = "; ".join(f"meltano select tap-gong-calls --exclude {n} '*'" for n in streams)
+        return FatalAPIError(
+            f"Gong refused {endpoint} (HTTP {refusal.status}) while the credentials work for "
+            f"GET /v2/calls: the key lacks the {scope} scope, which the selected stream(s) "
+            f"{', '.join(streams)} need. Grant that scope to the key in Gong, or deselect "
+            f"them ({deselect}; or selected: false in the catalog)."
+        )
+
+
+def chunks(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
+    """Groups of up to ``size`` items as they arrive."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def call_id(item: Item, endpoint: str) -> str:
+    """The id of an extensive item (or a listed call as one), or a clear error."""
+    meta = item.get("metaData")
+    if not isinstance(meta, dict) or not meta.get("id"):
+        name = "metaData.id" if endpoint == EXTENSIVE else "id"
+        raise BadResponseError(
+            f"Gong answered {endpoint} with a call that has no {name}; the response does not "
+            f"have the documented shape"
+        )
+    return str(meta["id"])
+
+
+def _callid_of(transcript: Item) -> str:
+    if not transcript.get("callId"):
+        raise BadResponseError(f"Gong answered {TRANSCRIPT} with a transcript that has no callId")
+    return str(transcript["callId"])
+
+
+def _list_of(page: JSONBody, key: str, endpoint: str) -> list[Item]:
+    items = page.get(key)
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise BadResponseError(f"Gong answered {endpoint} without a '{key}' list")
+    return items
