@@ -23,10 +23,10 @@ class AdaptiveRate:
 
     WINDOW = 10.0  # seconds of admitted requests the granted rate is measured over, at most
     MIN_WINDOW = 2.0  # ... and at least, when the run is that old
-    MARGIN = 0.95
+    MARGIN = 0.9
     MAX_CUT = 0.5
     PROBE_STEP = 0.01
-    PROBE_EVERY = 2.0
+    PROBE_EVERY = 3.0
     FLOOR = 0.1  # requests per second
 
     def __init__(self, limiter: RateLimiter) -> None:
