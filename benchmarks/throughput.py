@@ -12,6 +12,7 @@ criterion; exits 1 if any criterion fails.
 from __future__ import annotations
 
 import argparse
+import base64
 import bisect
 import json
 import os
@@ -23,6 +24,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,7 +40,11 @@ SPACING = timedelta(minutes=5)
 MARGIN = timedelta(days=30)  # date-range mode starts this long before the first call
 TOLERANCE = 0.005  # seconds of clock and scheduling slack in the Retry-After check
 TAP_TIMEOUT = 1800.0
-CASE_GROUPS = ("per-id", "batched", "date-range", "memory", "over-limit")
+CASE_GROUPS = ("per-id", "batched", "date-range", "memory", "over-limit", "shared-quota")
+COMPETITOR_MARK = "other-client"  # query parameter naming the competing client's requests
+# The adaptive rate's targets: at most this share of 429s, at least this share of what is left.
+MAX_429_SHARE = 0.05
+MIN_SHARE_OF_AVAILABLE = 0.85
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,12 @@ class Case:
     tap_limit: float
     batch: bool = False
     retry_after_style: str = "float"
+    competitor_rate: float = 0.0  # requests/second another client sends on the same quota
+
+    @property
+    def available(self) -> float | None:
+        """Requests/second the server leaves the tap."""
+        return None if self.server_limit is None else self.server_limit - self.competitor_rate
 
 
 @dataclass
@@ -63,6 +76,27 @@ class Result:
     emitted: list[str]
     expected: set[str]
     stderr: str
+    others: list[RequestRecord] = field(default_factory=list)  # the competing client's
+
+    @property
+    def admitted(self) -> int:
+        return self.requests - self.rejected
+
+    @property
+    def admitted_rate(self) -> float:
+        """Admitted requests/second: intervals between first and last start over that span."""
+        span = self.log[-1].started_at - self.log[0].started_at if self.log else 0.0
+        return (self.admitted - 1) / span if span > 0 else float("nan")
+
+    @property
+    def share_of_available(self) -> float | None:
+        available = self.case.available
+        return self.admitted_rate / available if available else None
+
+    @property
+    def rate_at_end(self) -> str:
+        found = re.search(r"rate at end ([\d.]+)/s", self.stderr)
+        return found[1] if found else "?"
 
     @property
     def requests(self) -> int:
@@ -122,13 +156,41 @@ class RecordingEmulator(GongEmulator):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.retry_afters: list[tuple[float, float]] = []
+        self.retry_afters: list[tuple[float, float]] = []  # the tap's only
 
     def _answer(self, request: RequestRecord, *, enforce_access: bool = True) -> Any:
         reply = super()._answer(request, enforce_access=enforce_access)
-        if reply.status == 429 and reply.retry_after is not None:
+        tap = COMPETITOR_MARK not in request.query
+        if tap and reply.status == 429 and reply.retry_after is not None:
             self.retry_afters.append((time.monotonic(), float(reply.retry_after)))
         return reply
+
+
+class Competitor(threading.Thread):
+    """Another integration on the same company quota: one GET every 1 / rate seconds.
+
+    It sends on its own schedule, whatever the answer: a steady load the tap has to share with.
+    """
+
+    def __init__(self, url: str, rate: float) -> None:
+        super().__init__(name="competitor", daemon=True)
+        self.url, self.interval = f"{url}/v2/calls/{{}}?{COMPETITOR_MARK}=1", 1.0 / rate
+        self.stopped = threading.Event()
+        self.call_id = ""
+
+    def run(self) -> None:
+        token = base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()
+        next_start = time.monotonic()
+        while not self.stopped.wait(max(0.0, next_start - time.monotonic())):
+            next_start += self.interval
+            request = urllib.request.Request(
+                self.url.format(self.call_id), headers={"Authorization": f"Basic {token}"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as reply:
+                    reply.read()
+            except urllib.error.HTTPError:
+                pass  # a 429 is the emulator's to log; this client does not retry
 
 
 def tap_executable() -> str:
@@ -209,15 +271,33 @@ def run_case(case: Case, tap: str) -> Result:
     del calls
     print(f"running {case.name}: {case.calls} calls ...", file=sys.stderr, flush=True)
     with emulator:
+        competitor = Competitor(emulator.url, case.competitor_rate or 1.0)
+        competitor.call_id = ids[0]
+        if case.competitor_rate:
+            competitor.start()
         returncode, wall, rss, stdout, stderr = run_tap(tap, tap_config(case, emulator.url, ids))
+        competitor.stopped.set()
+        if competitor.is_alive():
+            competitor.join()
         log = emulator.requests
+    others = [record for record in log if COMPETITOR_MARK in record.query]
+    log = [record for record in log if COMPETITOR_MARK not in record.query]
     emitted = []
     for line in stdout.splitlines():
         message = json.loads(line)
         if message.get("type") == "RECORD":
             emitted.append(str(message["record"]["id"]))
     return Result(
-        case, returncode, wall, rss, log, sorted(emulator.retry_afters), emitted, set(ids), stderr
+        case,
+        returncode,
+        wall,
+        rss,
+        log,
+        sorted(emulator.retry_afters),
+        emitted,
+        set(ids),
+        stderr,
+        others,
     )
 
 
@@ -231,7 +311,10 @@ def build_cases(args: argparse.Namespace) -> list[Case]:
             Case(f"memory {small}", "range", small, None, 0.0, 1000),
             Case(f"memory {large}", "range", large, None, 0.0, 1000),
         ],
-        "over-limit": [Case("over-limit", "ids", args.ids, 3, 0.3, 6, retry_after_style="float")],
+        "over-limit": [Case("over-limit", "ids", args.shared_ids, 3, 0.3, 6)],
+        "shared-quota": [
+            Case("shared-quota", "ids", args.shared_ids, 3, 0.3, 3, competitor_rate=1.0)
+        ],
     }
     return [case for group in args.cases for case in cases[group]]
 
@@ -283,7 +366,9 @@ def check_result(result: Result, checks: Checks) -> None:
             result.requests <= allowed,
             f"{result.requests} requests for {case.calls} ids (allowed {allowed:g})",
         )
-    elif name == "over-limit":
+    if name in ("over-limit", "shared-quota"):
+        check_adaptive_rate(result, checks)
+    if name in ("over-limit", "shared-quota"):
         worst, violations, in_transit = result.retry_after_check()
         worst_text = "n/a" if worst is None else f"{worst * 1000:+.1f} ms"
         admitted = (result.requests - result.rejected) / result.wall
@@ -295,6 +380,26 @@ def check_result(result: Result, checks: Checks) -> None:
             f"{violations} early starts, {in_transit} already in transit; "
             f"{admitted:.2f} admitted req/s over the wall time",
         )
+
+
+def check_adaptive_rate(result: Result, checks: Checks) -> None:
+    """Few 429s, and most of the rate the server leaves the tap put to use."""
+    name, available = result.case.name, result.case.available or 0.0
+    share_429 = result.rejected / max(1, result.requests)
+    checks.add(
+        name,
+        f"at most {MAX_429_SHARE:.0%} of requests answered 429",
+        share_429 <= MAX_429_SHARE,
+        f"{result.rejected} of {result.requests} ({share_429:.1%})",
+    )
+    share = result.share_of_available or 0.0
+    checks.add(
+        name,
+        f"admitted req/s >= {MIN_SHARE_OF_AVAILABLE:.0%} of the {available:g}/s left",
+        share >= MIN_SHARE_OF_AVAILABLE,
+        f"{result.admitted_rate:.2f} req/s, {share:.3f} of {available:g}; rate at end "
+        f"{result.rate_at_end}/s",
+    )
 
 
 def check_memory(results: list[Result], checks: Checks) -> None:
@@ -331,6 +436,29 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def adaptive_table(results: list[Result]) -> str:
+    """The cases where the tap has to find the rate the server grants it."""
+    header = (
+        "| case | tap limit (req/s) | other client (req/s) | left for the tap (req/s) "
+        "| requests | 429s | admitted req/s | share of what was left | wall s | rate at end "
+        "| other client's requests (429s) |"
+    )
+    lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
+    for result in results:
+        case = result.case
+        if case.name not in ("over-limit", "shared-quota"):
+            continue
+        share_429 = result.rejected / max(1, result.requests)
+        lines.append(
+            f"| {case.name} | {case.tap_limit:g} | {case.competitor_rate:g} "
+            f"| {case.available:g} | {result.requests} | {result.rejected} ({share_429:.1%}) "
+            f"| {result.admitted_rate:.2f} | {result.share_of_available or 0:.3f} "
+            f"| {result.wall:.1f} | {result.rate_at_end} "
+            f"| {len(result.others)} ({sum(1 for r in result.others if r.status == 429)}) |"
+        )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
@@ -340,7 +468,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=list(CASE_GROUPS),
         help=f"comma-separated, of {', '.join(CASE_GROUPS)} (default: all)",
     )
-    parser.add_argument("--ids", type=int, help="ids of the per-id and over-limit cases (60)")
+    parser.add_argument("--ids", type=int, help="ids of the per-id case (60)")
+    parser.add_argument(
+        "--shared-ids", type=int, help="ids of the over-limit and shared-quota cases (120)"
+    )
     parser.add_argument("--batch-ids", type=int, help="ids of the batched case (1000)")
     parser.add_argument("--range-calls", type=int, help="calls of the date-range case (2000)")
     parser.add_argument(
@@ -350,8 +481,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = set(args.cases) - set(CASE_GROUPS)
     if unknown:
         parser.error(f"unknown cases {sorted(unknown)}; choose from {', '.join(CASE_GROUPS)}")
-    defaults = (30, 200, 300, [500, 5000]) if args.quick else (60, 1000, 2000, [2000, 20000])
-    names = ("ids", "batch_ids", "range_calls", "memory_calls")
+    quick = (30, 200, 300, [500, 5000], 60)
+    defaults = quick if args.quick else (60, 1000, 2000, [2000, 20000], 120)
+    names = ("ids", "batch_ids", "range_calls", "memory_calls", "shared_ids")
     for name, default in zip(names, defaults, strict=True):
         if getattr(args, name) is None:
             setattr(args, name, default)
@@ -368,6 +500,9 @@ def main(argv: list[str] | None = None) -> int:
     check_memory(results, checks)
     print(table(results))
     print()
+    if adaptive := adaptive_table(results):
+        print(adaptive)
+        print()
     for case, criterion, passed, detail in checks.rows:
         print(f"- {'PASS' if passed else 'FAIL'} {case}: {criterion} ({detail})")
     for result in results:

@@ -19,6 +19,7 @@ from requests.auth import AuthBase, HTTPBasicAuth
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
+from tap_gong_calls.adaptive_rate import AdaptiveRate
 from tap_gong_calls.errors import (
     BadResponseError,
     GongAuthError,
@@ -116,9 +117,14 @@ class GongStream(RESTStream[str]):
         return RateLimiter(float(self.config["requests_per_second"]))
 
     @cached_property
+    def rate_control(self) -> AdaptiveRate:
+        """What sets the limiter's rate: lower after a 429, back up while none come."""
+        return AdaptiveRate(self.rate_limiter)
+
+    @cached_property
     def stats(self) -> RunStats:
         """This run's counters."""
-        return RunStats()
+        return RunStats(rate=self.rate_limiter.rate)
 
     def request_json(
         self,
@@ -177,9 +183,10 @@ class GongStream(RESTStream[str]):
         return rate_limited(transient(self._send_once))
 
     def _send_once(self, prepared: requests.PreparedRequest) -> JSONBody:
-        self.rate_limiter.acquire()
+        started = self.rate_limiter.acquire()
         self.stats.request_sent()
         response = self.requests_session.send(prepared, timeout=self.timeout)
+        self._adapt_rate(started, rate_limited=response.status_code == 429)
         self.validate_response(response)
         try:
             body = response.json()
@@ -194,6 +201,24 @@ class GongStream(RESTStream[str]):
                 f"Gong answered {_endpoint(response)} with JSON that is not an object"
             )
         return body
+
+    def _adapt_rate(self, started: float, *, rate_limited: bool) -> None:
+        """Tell the rate control how a request fared; log when the rate falls or is restored."""
+        control = self.rate_control
+        if rate_limited:
+            rate = control.rate_limited(started)
+            if rate is not None:
+                self.logger.info(
+                    "Rate limit: lowering to %.2f requests/s after a 429 (ceiling %g)",
+                    rate,
+                    control.ceiling,
+                )
+        else:
+            rate = control.admitted(started)
+            if rate is not None and rate >= control.ceiling:
+                self.logger.info("Rate limit: back at the ceiling of %g requests/s", rate)
+        if rate is not None:
+            self.stats.rate = rate
 
     @override
     def validate_response(self, response: requests.Response) -> None:

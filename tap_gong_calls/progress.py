@@ -27,6 +27,7 @@ class RunStats:
     requests: int = 0
     rate_limited: int = 0
     seconds_waited: float = 0.0
+    rate: float | None = None  # requests per second the limiter is at
     progress_every_seconds: float = 10.0
     started_at: float = field(default_factory=time.monotonic)
     _last_progress: float = field(default_factory=time.monotonic)
@@ -77,4 +78,5 @@ class RunStats:
             f"private skipped {self.private_skipped}, {children}requests {self.requests}, "
             f"429s {self.rate_limited}, seconds waited {self.seconds_waited:.1f}, "
             f"elapsed {elapsed:.1f}s"
+            + ("" if self.rate is None else f", rate at end {self.rate:.2f}/s")
         )

@@ -298,6 +298,29 @@ def test_429_storm_waits_out_every_retry_after() -> None:
     assert_retry_after_honoured(outcome.emu)
 
 
+def test_over_the_limit_the_tap_lowers_its_rate_and_says_where_it_ended() -> None:
+    # Also before the background runs. 6 requests/s against a server allowing 3: the tap lowers
+    # its rate after a 429 and still waits out every Retry-After. How well it settles is for
+    # the benchmark (benchmarks/throughput.py, case over-limit) to measure, not a test.
+    ids = ALL_IDS[:24]
+    settings = {"call_ids": ids, "requests_per_second": 6}
+    outcome = play(Scenario("ids-get", settings=settings, emulator={"rate_limit_per_second": 3}))
+
+    assert outcome.run.returncode == 0, outcome.run.explain()
+    assert_each_once(outcome.run, ids)
+    assert not_before(outcome.emu), "the tap outpaced the limit: there should be a 429"
+    assert_retry_after_honoured(outcome.emu)
+    stderr = outcome.run.stderr
+    lowered = re.findall(
+        r"Rate limit: lowering to (\d+\.\d\d) requests/s after a 429 \(ceiling 6\)", stderr
+    )
+    assert lowered, outcome.run.explain()
+    assert len(lowered) <= len(not_before(outcome.emu)), "one line per lowering, not per request"
+    ended = re.search(r"Summary: .*, rate at end (\d+\.\d\d)/s", stderr)
+    assert ended, outcome.run.explain()
+    assert 0 < float(ended[1]) <= 6
+
+
 # -- transient faults ------------------------------------------------------------------------
 
 

@@ -46,3 +46,10 @@ def test_the_summary_line_counts_everything() -> None:
         "Summary: requested 5, emitted 3, missing 1, private skipped 1, requests 1, 429s 0, "
         "seconds waited 0.5"
     )
+
+
+def test_the_summary_ends_with_the_rate_the_run_ended_at() -> None:
+    stats = RunStats(rate=3.0)
+    stats.rate = 2.04
+
+    assert stats.summary().endswith(", rate at end 2.04/s")

@@ -63,13 +63,17 @@ def test_a_non_positive_rate_is_refused(rate: float) -> None:
 def test_threads_share_one_budget_in_real_time() -> None:
     limiter = RateLimiter(50)
     starts: list[float] = []
+    early: list[float] = []
     lock = threading.Lock()
 
     def worker() -> None:
         for _ in range(5):
-            limiter.acquire()
+            start = limiter.acquire()
+            returned = time.monotonic()
             with lock:
-                starts.append(time.monotonic())
+                starts.append(start)
+                if returned < start:
+                    early.append(start - returned)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for thread in threads:
@@ -78,9 +82,12 @@ def test_threads_share_one_budget_in_real_time() -> None:
         thread.join()
     starts.sort()
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    # Twenty starts from four threads, none closer than the 20 ms interval (clock jitter aside).
+    # Twenty starts from four threads, none closer than the 20 ms interval, none let go early.
+    # The starts acquire claimed, not the times threads resumed: a loaded CPU wakes a thread
+    # late, and the next one on time, which said nothing about the limiter.
     assert len(starts) == 20
-    assert min(gaps) >= 0.02 - 0.002
+    assert min(gaps) >= 0.02 - 1e-9
+    assert early == []
 
 
 def test_callers_get_their_starts_in_the_order_they_asked() -> None:
