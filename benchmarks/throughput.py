@@ -33,6 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.gong_emulator import GongEmulator, RequestRecord, seed_calls
+from tests.tap_runner import catalog_selecting
 
 KEY, SECRET = "bench-key", "bench-secret"
 CALLS_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -235,13 +236,20 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def run_tap(tap: str, config: dict[str, Any]) -> tuple[int, float, float, str, str]:
-    """Run the tap once; exit code, wall seconds, peak RSS (MiB), stdout, stderr."""
+def run_tap(
+    tap: str, config: dict[str, Any], streams: tuple[str, ...] | None = ("calls",)
+) -> tuple[int, float, float, str, str]:
+    """Run the tap once with ``streams`` selected (None: all); exit code, wall seconds, peak
+    RSS (MiB), stdout, stderr."""
     with tempfile.TemporaryDirectory() as folder:
         config_path, rss_path = Path(folder, "config.json"), Path(folder, "maxrss")
         config_path.write_text(json.dumps(config))
         out_path, err_path = Path(folder, "stdout"), Path(folder, "stderr")
         command = [sys.executable, "-c", LAUNCHER, str(rss_path), tap, "--config", str(config_path)]
+        if streams is not None:
+            catalog_path = Path(folder, "catalog.json")
+            catalog_path.write_text(json.dumps(catalog_selecting(config, streams)))
+            command += ["--catalog", str(catalog_path)]
         with out_path.open("wb") as out, err_path.open("wb") as err:
             started = time.monotonic()
             process = subprocess.Popen(
