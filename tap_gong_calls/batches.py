@@ -42,10 +42,12 @@ class CallFetcher(CallEndpoints):
 
     def in_range(self, start: datetime.datetime, end: datetime.datetime) -> Iterator[CallBatch]:
         """Batches of the calls started in ``[start, end)``; see date_range.py."""
-        in_flight = self.client.max_in_flight
-        if self.selection.transcripts:
-            in_flight = min(in_flight, MAX_BATCHES_IN_FLIGHT)
-        return batches_in_range(self, start, end, in_flight=in_flight)
+        transcripts_in_flight = min(self.client.max_in_flight, MAX_BATCHES_IN_FLIGHT)
+        # Listed windows hold metadata (and content, when asked for), not transcripts.
+        in_flight = self.client.max_in_flight if not self.selection.needs_blocks else 6
+        return batches_in_range(
+            self, start, end, in_flight=in_flight, transcripts_in_flight=transcripts_in_flight
+        )
 
     def by_ids(self, call_ids: list[str], *, batched: bool) -> Iterator[CallBatch]:
         """Batches of the configured ids, in their order."""

@@ -1,4 +1,4 @@
-"""The date-range mode: windows of about a page each, several in flight, emitted in order."""
+"""The date-range mode: windows of a few pages, several in flight, emitted in order."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tap_gong_calls.concurrency import map_in_order
-from tap_gong_calls.endpoints import EXTENSIVE, LISTING, TRANSCRIPT, CallBatch, call_id
+from tap_gong_calls.endpoints import (
+    BATCH_SIZE,
+    EXTENSIVE,
+    LISTING,
+    TRANSCRIPT,
+    CallBatch,
+    call_id,
+)
 from tap_gong_calls.windows import WindowPlanner, format_utc
 
 if TYPE_CHECKING:
@@ -15,8 +22,12 @@ if TYPE_CHECKING:
 
     from tap_gong_calls.endpoints import CallEndpoints
 
-# Calls per window: about a page, with room for the estimate to be off by a fifth.
-TARGET_CALLS = 80
+# Calls per window: a few pages, so that windows fetched side by side keep requests
+# overlapping while few pages go out part-empty (a window's last page usually is).
+TARGET_CALLS = 300
+# A window that needs more pages than this is split rather than paged through: its cursor
+# chain is sequential, and it holds all its calls until it is complete.
+MAX_PAGES = 6
 
 
 @dataclass
@@ -31,30 +42,86 @@ class Window:
 
 
 def batches_in_range(
-    gong: CallEndpoints, start: datetime.datetime, end: datetime.datetime, *, in_flight: int
+    gong: CallEndpoints,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    *,
+    in_flight: int,
+    transcripts_in_flight: int,
 ) -> Iterator[CallBatch]:
-    """Batches of the calls started in ``[start, end)``, window after window.
+    """Batches of the calls started in ``[start, end)``, in order, with their transcripts.
 
-    A cursor chain is sequential, so windows sized to one page each are fetched side by side
-    instead (``in_flight`` at a time); they still come out in order, each followed by a batch
-    carrying its end, so the bookmark only moves over windows whose every call was emitted.
+    Windows of a few pages are listed side by side (``in_flight`` at a time). Their calls are
+    then regrouped a hundred at a time, so each transcript request carries a full 100 ids
+    whatever the windows held, and those requests overlap too.
     """
-    # One page over the whole range is either all of it (a quiet incremental run costs one
-    # request) or tells, by its totalRecords, how long a window of one page is.
-    probe = fetch_window(gong, start, end, first_page_only=True)
-    if probe.complete:
-        yield from _emitted(probe)
+    windows = _windows(gong, start, end, in_flight=in_flight)
+    if not gong.selection.transcripts or not gong.selection.needs_metadata:
+        for window in windows:
+            yield from _emitted(window)
         return
-    size = (end - start) * (TARGET_CALLS / probe.total)
+    endpoint = EXTENSIVE if gong.selection.needs_blocks else LISTING
+    yield from map_in_order(
+        lambda batch: gong.with_transcripts(batch, endpoint),
+        _regrouped(windows),
+        max_in_flight=transcripts_in_flight,
+    )
+
+
+def _windows(
+    gong: CallEndpoints,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    *,
+    in_flight: int,
+    total: int | None = None,
+) -> Iterator[Window]:
+    """The windows of ``[start, end)`` (``total`` calls, if known), fetched, in order.
+
+    A cursor chain is sequential, so the range is cut into windows of a few pages, fetched side
+    by side; they still come out in order, so the bookmark only moves over windows whose
+    every call was emitted.
+    """
+    if total is None:
+        # One page over the whole range is either all of it (a quiet incremental run costs
+        # one request) or tells, by its totalRecords, how long a window should be.
+        probe = fetch_window(gong, start, end, max_pages=1)
+        if probe.complete:
+            yield probe
+            return
+        total = probe.total
+    size = (end - start) * (TARGET_CALLS / max(total, 1))
     planner = WindowPlanner(start, end, size=size, target_calls=TARGET_CALLS)
 
     def fetch(window: tuple[datetime.datetime, datetime.datetime]) -> Window:
-        found = fetch_window(gong, *window)
+        found = fetch_window(gong, *window, max_pages=MAX_PAGES)
         planner.completed(found.total, span=found.end - found.start)
         return found
 
     for window in map_in_order(fetch, planner, max_in_flight=in_flight):
-        yield from _emitted(window)
+        if window.complete:
+            yield window
+        else:  # denser than planned (calls bunch up): split it the same way, in its turn
+            yield from _windows(
+                gong, window.start, window.end, in_flight=in_flight, total=window.total
+            )
+
+
+def _regrouped(windows: Iterator[Window]) -> Iterator[CallBatch]:
+    """The windows' calls in batches of exactly 100 (the last one fewer).
+
+    A batch carries the end of the last window whose every call it or an earlier batch holds.
+    """
+    pending = CallBatch()
+    for window in windows:
+        for batch in window.batches:
+            for item in batch.calls:
+                pending.calls.append(item)
+                if len(pending.calls) == BATCH_SIZE:
+                    yield pending
+                    pending = CallBatch()
+        pending.window_end = window.end
+    yield pending
 
 
 def fetch_window(
@@ -62,12 +129,12 @@ def fetch_window(
     start: datetime.datetime,
     end: datetime.datetime,
     *,
-    first_page_only: bool = False,
+    max_pages: int,
 ) -> Window:
     """The calls started in ``[start, end)``, in batches of a page each.
 
-    ``first_page_only``: stop after the first page if more follow (``complete`` False), to
-    learn from its ``totalRecords`` how dense the range is.
+    If the first page's ``totalRecords`` needs more than ``max_pages`` pages, stop there
+    (``complete`` False, no batches): the caller splits the window instead.
     """
     filters = {"fromDateTime": format_utc(start), "toDateTime": format_utc(end)}
     if workspace_id := gong.client.config.get("workspace_id"):
@@ -82,7 +149,7 @@ def fetch_window(
     for number, (items, total, more) in enumerate(gong.pages(endpoint, filters)):
         if number == 0:
             found.total = total
-            if first_page_only and more:
+            if more and total > max_pages * BATCH_SIZE:
                 found.complete = False
                 return found
         if endpoint == TRANSCRIPT:
@@ -90,8 +157,7 @@ def fetch_window(
             continue
         fresh = [item for item in items if call_id(item, endpoint) not in seen]
         seen.update(call_id(item, endpoint) for item in fresh)
-        batch = CallBatch(calls=gong.without_private(fresh))
-        found.batches.append(gong.with_transcripts(batch, endpoint))
+        found.batches.append(CallBatch(calls=gong.without_private(fresh)))
     return found
 
 

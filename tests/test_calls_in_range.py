@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 
 WEEK_START = "2024-06-03T00:00:00Z"
 WEEK = seed_calls(250, WEEK_START, datetime.timedelta(minutes=40))  # 250 calls over ~7 days
+# A busy week, 1,400 calls: several windows of a few pages each.
+BUSY_WEEK = [
+    make_call(str(9_500_000_000_000_000_000 + i), c["started"])
+    for i, c in enumerate(seed_calls(1400, WEEK_START, datetime.timedelta(minutes=7)))
+]
 END = "2024-06-11T00:00:00Z"
 TWO_YEARS_BEFORE = "2022-06-01T00:00:00Z"
 FAST = {"requests_per_second": 500}
@@ -54,17 +59,24 @@ def test_a_sparse_two_year_backfill_emits_each_call_once_for_a_few_requests(
     assert "Summary: requested -, emitted 250" in run.stderr
 
 
-def test_a_probe_then_windows_of_about_a_page_that_tile_the_range(
-    emulator: GongEmulator,
-) -> None:
-    run = run_tap(config(emulator, start_date="2024-06-01T00:00:00Z", end_date=END))
+@pytest.fixture
+def busy() -> Iterator[GongEmulator]:
+    with GongEmulator(**CREDENTIALS) as emu:
+        emu.add_calls(BUSY_WEEK)
+        yield emu
+
+
+def test_a_probe_then_windows_of_a_few_pages_that_tile_the_range(busy: GongEmulator) -> None:
+    run = run_tap(config(busy, start_date="2024-06-01T00:00:00Z", end_date=END))
 
     assert run.returncode == 0, run.explain()
-    probe, *queries = list_requests(emulator)
-    # The first page over the whole range says 250 calls: windows of ~80 follow, side by side.
+    assert sorted(run.ids) == sorted(c["id"] for c in BUSY_WEEK)
+    probe, *queries = list_requests(busy)
+    # The first page over the whole range says 1,400 calls: windows of ~300 follow, side by side.
     assert (probe["fromDateTime"], probe["toDateTime"]) == ("2024-06-01T00:00:00Z", END)
     assert "cursor" not in probe
-    assert len(queries) <= 250 // 80 + 6
+    assert len(queries) <= 14 + 6
+    assert any("cursor" in q for q in queries), "a window of a few pages follows its cursor"
     windows = sorted({(q["fromDateTime"], q["toDateTime"]) for q in queries})
     assert windows[0][0] == "2024-06-01T00:00:00Z"
     assert windows[-1][1] == END
@@ -109,18 +121,19 @@ def test_a_second_run_reads_only_the_lookback_and_picks_up_new_and_late_calls(
 
 
 def test_a_run_that_fails_midway_resumes_from_its_last_state_without_loss(
-    emulator: GongEmulator,
+    busy: GongEmulator,
 ) -> None:
+    emulator = busy
     settings = {"start_date": "2024-06-01T00:00:00Z", "end_date": END, "backoff_base_seconds": 0.01}
     answer = emulator._answer
 
-    def break_after_two_list_pages(request, **kwargs):
-        # From the third list request on, Gong fails for good: the run dies mid-range.
-        if request.path == "/v2/calls" and len(list_requests(emulator)) == 3:
+    def break_after_six_list_pages(request, **kwargs):
+        # From the seventh list request on, Gong fails for good: the run dies mid-range.
+        if request.path == "/v2/calls" and len(list_requests(emulator)) == 7:
             emulator.inject(Fault("status", path="/v2/calls", status=500, times=-1))
         return answer(request, **kwargs)
 
-    emulator._answer = break_after_two_list_pages  # type: ignore[method-assign]
+    emulator._answer = break_after_six_list_pages  # type: ignore[method-assign]
     try:
         interrupted = run_tap(config(emulator, **settings))
     finally:
@@ -129,12 +142,12 @@ def test_a_run_that_fails_midway_resumes_from_its_last_state_without_loss(
 
     assert interrupted.returncode != 0
     assert "HTTP 500 from GET /v2/calls" in interrupted.stderr
-    assert 0 < len(interrupted.ids) < len(WEEK)
-    assert interrupted.last_state is not None
+    assert len(interrupted.ids) < len(BUSY_WEEK)
+    assert len(set(interrupted.ids)) == len(interrupted.ids)
     resumed = run_tap(config(emulator, **settings), state=interrupted.last_state)
 
     assert resumed.returncode == 0, resumed.explain()
-    assert set(interrupted.ids) | set(resumed.ids) == {c["id"] for c in WEEK}
+    assert set(interrupted.ids) | set(resumed.ids) == {c["id"] for c in BUSY_WEEK}
     assert len(set(resumed.ids)) == len(resumed.ids)
 
 
