@@ -41,7 +41,15 @@ SPACING = timedelta(minutes=5)
 MARGIN = timedelta(days=30)  # date-range mode starts this long before the first call
 TOLERANCE = 0.005  # seconds of clock and scheduling slack in the Retry-After check
 TAP_TIMEOUT = 1800.0
-CASE_GROUPS = ("per-id", "batched", "date-range", "memory", "over-limit", "shared-quota")
+CASE_GROUPS = (
+    "per-id",
+    "batched",
+    "date-range",
+    "date-range-latency",
+    "memory",
+    "over-limit",
+    "shared-quota",
+)
 COMPETITOR_MARK = "other-client"  # query parameter naming the competing client's requests
 # The adaptive rate's targets: at most this share of 429s, at least this share of what is left.
 MAX_429_SHARE = 0.05
@@ -315,6 +323,10 @@ def build_cases(args: argparse.Namespace) -> list[Case]:
         "per-id": [Case("per-id", "ids", args.ids, 3, 0.6, 3)],
         "batched": [Case("batched", "ids", args.batch_ids, 3, 0.6, 3, batch=True)],
         "date-range": [Case("date-range", "range", args.range_calls, 3, 0.3, 3)],
+        "date-range-latency": [
+            Case(f"date-range {latency:g} s", "range", args.latency_calls, 3, latency, 3)
+            for latency in (0.3, 1.0, 2.0)
+        ],
         "memory": [
             Case(f"memory {small}", "range", small, None, 0.0, 1000),
             Case(f"memory {large}", "range", large, None, 0.0, 1000),
@@ -373,6 +385,16 @@ def check_result(result: Result, checks: Checks) -> None:
             "requests per call <= 0.01 (+1 fallback probe)",
             result.requests <= allowed,
             f"{result.requests} requests for {case.calls} ids (allowed {allowed:g})",
+        )
+    elif name.startswith("date-range ") and case.server_limit:
+        # Issue 10: wall time at most 1.3 x (requests / limit) + 3 s, no 429.
+        allowed = 1.3 * result.requests / case.server_limit + 3
+        checks.add(
+            name,
+            "wall <= 1.3 x requests / limit + 3 s, no 429",
+            result.wall <= allowed and result.rejected == 0,
+            f"{result.wall:.1f} s for {result.requests} requests (allowed {allowed:.1f} s), "
+            f"{result.rejected} 429s, ratio {result.ratio or 0:.3f}",
         )
     if name in ("over-limit", "shared-quota"):
         check_adaptive_rate(result, checks)
@@ -483,15 +505,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-ids", type=int, help="ids of the batched case (1000)")
     parser.add_argument("--range-calls", type=int, help="calls of the date-range case (2000)")
     parser.add_argument(
+        "--latency-calls", type=int, help="calls of the date-range-latency cases (5000)"
+    )
+    parser.add_argument(
         "--memory-calls", type=int, nargs=2, metavar=("SMALL", "LARGE"), help="(2000 20000)"
     )
     args = parser.parse_args(argv)
     unknown = set(args.cases) - set(CASE_GROUPS)
     if unknown:
         parser.error(f"unknown cases {sorted(unknown)}; choose from {', '.join(CASE_GROUPS)}")
-    quick = (30, 200, 300, [500, 5000], 60)
-    defaults = quick if args.quick else (60, 1000, 2000, [2000, 20000], 120)
-    names = ("ids", "batch_ids", "range_calls", "memory_calls", "shared_ids")
+    quick = (30, 200, 300, [500, 5000], 60, 500)
+    defaults = quick if args.quick else (60, 1000, 2000, [2000, 20000], 120, 5000)
+    names = ("ids", "batch_ids", "range_calls", "memory_calls", "shared_ids", "latency_calls")
     for name, default in zip(names, defaults, strict=True):
         if getattr(args, name) is None:
             setattr(args, name, default)

@@ -34,7 +34,9 @@ if TYPE_CHECKING:
     from tap_gong_calls.endpoints import Item
 
 # Transcripts run to 100 KB of JSON a call: few batches in flight keep memory flat.
-MAX_BATCHES_IN_FLIGHT = 4
+MAX_BATCHES_IN_FLIGHT = 3
+# Windows with content (parties, trackers, outlines…) hold a few hundred calls each.
+MAX_WINDOWS_WITH_CONTENT_IN_FLIGHT = 4
 
 
 class CallFetcher(CallEndpoints):
@@ -44,7 +46,9 @@ class CallFetcher(CallEndpoints):
         """Batches of the calls started in ``[start, end)``; see date_range.py."""
         transcripts_in_flight = min(self.client.max_in_flight, MAX_BATCHES_IN_FLIGHT)
         # Listed windows hold metadata (and content, when asked for), not transcripts.
-        in_flight = self.client.max_in_flight if not self.selection.needs_blocks else 6
+        in_flight = self.client.max_in_flight
+        if self.selection.needs_blocks:
+            in_flight = min(in_flight, MAX_WINDOWS_WITH_CONTENT_IN_FLIGHT)
         return batches_in_range(
             self, start, end, in_flight=in_flight, transcripts_in_flight=transcripts_in_flight
         )

@@ -187,6 +187,13 @@ def test_date_range_of_1000_calls_emits_every_record_once_at_2_requests_per_100(
         assert len(emitted) == len(expected[stream]), stream
         assert set(emitted) == {json.dumps(r, sort_keys=True) for r in expected[stream]}, stream
     assert len(emulator.requests) <= 2 * 10 + 8, endpoints(emulator)
+    # Transcripts are asked for a full 100 ids at a time, whatever the windows held.
+    asked = [
+        len(r.body["filter"]["callIds"])
+        for r in emulator.requests
+        if r.body and (r.path == "/v2/calls/transcript")
+    ]
+    assert sorted(asked) == [100] * 10
     assert_records_match_their_schemas(run)
 
 

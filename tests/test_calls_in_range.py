@@ -219,3 +219,31 @@ def test_a_corrupt_bookmark_is_a_clear_error_before_any_request(emulator: GongEm
     assert run.returncode != 0
     assert emulator.requests == []
     assert "The state's bookmark 'x'" in run.stderr
+
+
+def test_calls_bunched_in_a_long_range_split_their_window_and_arrive_once() -> None:
+    # 900 calls within two days of a 60-day range: windows planned from the average density
+    # are far too long there, so such a window is cut again rather than paged through.
+    bunched = [
+        make_call(str(9_600_000_000_000_000_000 + i), c["started"])
+        for i, c in enumerate(
+            seed_calls(900, "2024-03-10T00:00:00Z", datetime.timedelta(minutes=3))
+        )
+    ]
+    with GongEmulator(**CREDENTIALS) as emu:
+        emu.add_calls(bunched)
+        run = run_tap(
+            config(emu, start_date="2024-02-01T00:00:00Z", end_date="2024-04-01T00:00:00Z")
+        )
+        requests = list_requests(emu)
+
+    assert run.returncode == 0, run.explain()
+    assert sorted(run.ids) == sorted(c["id"] for c in bunched)
+    chains: dict[tuple[str, str], int] = {}
+    for q in requests:
+        window = (q["fromDateTime"], q["toDateTime"])
+        chains[window] = chains.get(window, 0) + 1
+    assert max(chains.values()) <= 6  # no window paged through more than six pages
+    assert len(requests) <= 9 + 12
+    assert run.last_state is not None
+    assert run.last_state["bookmarks"]["calls"]["replication_key_value"] == "2024-04-01T00:00:00Z"

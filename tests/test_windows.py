@@ -59,3 +59,13 @@ def test_a_dense_window_shrinks_the_next_one() -> None:
     planner.completed(2000)
     start, end = next(planner)
     assert end - start == datetime.timedelta(hours=6)
+
+
+def test_a_window_resizes_from_its_own_length_when_planned_ahead() -> None:
+    # Windows are planned while earlier ones are still in flight: a result resizes from the
+    # length of the window it came from, not from whatever the planner holds by then.
+    planner = WindowPlanner(day(0), day(30), size=datetime.timedelta(days=1), target_calls=100)
+    next(planner)
+    planner.completed(400, span=datetime.timedelta(hours=12))
+    start, end = next(planner)
+    assert end - start == datetime.timedelta(hours=3)
