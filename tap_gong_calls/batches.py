@@ -34,9 +34,9 @@ if TYPE_CHECKING:
     from tap_gong_calls.endpoints import Item
 
 # Transcripts run to 100 KB of JSON a call: few batches in flight keep memory flat.
-MAX_BATCHES_IN_FLIGHT = 3
+MAX_BATCHES_IN_FLIGHT = 4
 # Windows with content (parties, trackers, outlines…) hold a few hundred calls each.
-MAX_WINDOWS_WITH_CONTENT_IN_FLIGHT = 4
+MAX_WINDOWS_WITH_CONTENT_IN_FLIGHT = 3
 
 
 class CallFetcher(CallEndpoints):

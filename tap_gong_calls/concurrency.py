@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -62,3 +63,46 @@ def map_in_order(
             stop.set()
             for future in pending:
                 future.cancel()
+
+
+def prefetch(items: Iterator[ItemT], *, depth: int) -> Iterator[ItemT]:
+    """Yield ``items``, produced ahead by a background thread, at most ``depth`` ahead.
+
+    For a producer that itself overlaps requests (map_in_order): pulled only when its consumer
+    is free, it would let its requests lapse while the consumer waits on something else.
+    The producer's failure is raised here, in order; closing this generator stops the thread.
+    """
+    ready: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put((False, exc))
+            return
+        put((False, None))
+
+    producer = threading.Thread(target=produce, name="gong-prefetch", daemon=True)
+    producer.start()
+    try:
+        while True:
+            is_item, value = ready.get()
+            if not is_item:
+                if value is not None:
+                    raise value
+                return
+            yield value
+    finally:
+        stop.set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tap_gong_calls.concurrency import map_in_order
+from tap_gong_calls.concurrency import map_in_order, prefetch
 from tap_gong_calls.endpoints import (
     BATCH_SIZE,
     EXTENSIVE,
@@ -23,11 +23,10 @@ if TYPE_CHECKING:
     from tap_gong_calls.endpoints import CallEndpoints
 
 # Calls per window: a few pages, so that windows fetched side by side keep requests
-# overlapping while few pages go out part-empty (a window's last page usually is).
+# overlapping while few pages go out part-empty (a window's last page usually is). With
+# content asked for, calls are heavier to hold, so windows are smaller.
 TARGET_CALLS = 300
-# A window that needs more pages than this is split rather than paged through: its cursor
-# chain is sequential, and it holds all its calls until it is complete.
-MAX_PAGES = 6
+TARGET_CALLS_WITH_CONTENT = 200
 
 
 @dataclass
@@ -61,9 +60,10 @@ def batches_in_range(
             yield from _emitted(window)
         return
     endpoint = EXTENSIVE if gong.selection.needs_blocks else LISTING
+    # Listing runs ahead on its own thread, or it would only move when a transcript arrived.
     yield from map_in_order(
         lambda batch: gong.with_transcripts(batch, endpoint),
-        _regrouped(windows),
+        _regrouped(prefetch(windows, depth=1)),
         max_in_flight=transcripts_in_flight,
     )
 
@@ -90,11 +90,15 @@ def _windows(
             yield probe
             return
         total = probe.total
-    size = (end - start) * (TARGET_CALLS / max(total, 1))
-    planner = WindowPlanner(start, end, size=size, target_calls=TARGET_CALLS)
+    target = TARGET_CALLS_WITH_CONTENT if gong.selection.needs_blocks else TARGET_CALLS
+    size = (end - start) * (target / max(total, 1))
+    planner = WindowPlanner(start, end, size=size, target_calls=target)
+    # A window needing more than twice its pages is split rather than paged through: its
+    # cursor chain is sequential, and it holds all its calls until it is complete.
+    max_pages = 2 * target // BATCH_SIZE
 
     def fetch(window: tuple[datetime.datetime, datetime.datetime]) -> Window:
-        found = fetch_window(gong, *window, max_pages=MAX_PAGES)
+        found = fetch_window(gong, *window, max_pages=max_pages)
         planner.completed(found.total, span=found.end - found.start)
         return found
 
