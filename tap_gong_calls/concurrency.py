@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Generator, Iterable, Iterator
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
@@ -65,7 +65,7 @@ def map_in_order(
                 future.cancel()
 
 
-def prefetch(items: Iterator[ItemT], *, depth: int) -> Iterator[ItemT]:
+def prefetch(items: Iterator[ItemT], *, depth: int) -> Generator[ItemT, None, None]:
     """Yield ``items``, produced ahead by a background thread, at most ``depth`` ahead.
 
     For a producer that itself overlaps requests (map_in_order): pulled only when its consumer
@@ -92,6 +92,11 @@ def prefetch(items: Iterator[ItemT], *, depth: int) -> Iterator[ItemT]:
         except BaseException as exc:  # handed to the consumer, which raises it
             put((False, exc))
             return
+        finally:
+            # Closing the producer stops its own requests in flight (map_in_order's finally).
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
         put((False, None))
 
     producer = threading.Thread(target=produce, name="gong-prefetch", daemon=True)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tap_gong_calls.concurrency import map_in_order
+from tap_gong_calls.concurrency import map_in_order, prefetch
 
 
 def test_results_come_in_input_order_although_they_finish_out_of_order() -> None:
@@ -54,3 +54,50 @@ def test_the_first_failure_is_raised_and_no_new_item_starts() -> None:
     with pytest.raises(RuntimeError, match="call 3 failed"):
         next(results)
     assert max(started) < 10
+
+
+# -- prefetch ------------------------------------------------------------------------------
+
+
+def test_prefetch_yields_everything_in_order_and_runs_ahead_by_at_most_depth() -> None:
+    produced: list[int] = []
+
+    def producer():
+        for n in range(6):
+            produced.append(n)
+            yield n
+
+    items = prefetch(producer(), depth=2)
+    assert next(items) == 0
+    time.sleep(0.3)  # the consumer is busy; the producer fills the queue meanwhile
+    assert len(produced) == 4  # 1 taken, 2 queued, 1 waiting to be queued
+    assert list(items) == [1, 2, 3, 4, 5]
+
+
+def test_prefetch_raises_the_producers_failure_after_the_items_before_it() -> None:
+    def producer():
+        yield 1
+        raise ValueError("Gong said no")
+
+    items = prefetch(producer(), depth=1)
+    assert next(items) == 1
+    with pytest.raises(ValueError, match="Gong said no"):
+        next(items)
+
+
+def test_closing_prefetch_closes_the_producer() -> None:
+    closed = threading.Event()
+
+    def producer():
+        try:
+            n = 0
+            while True:
+                yield n
+                n += 1
+        finally:
+            closed.set()
+
+    items = prefetch(producer(), depth=1)
+    assert next(items) == 0
+    items.close()
+    assert closed.wait(timeout=2)
