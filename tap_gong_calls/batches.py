@@ -112,7 +112,7 @@ class CallFetcher(CallEndpoints):
     ) -> Iterator[CallBatch]:
         # Probe with the per-id endpoint: if it is refused too, the credentials are wrong, and
         # its error says so.
-        first = self.client.get_call(call_ids[0])
+        first = self.get_call(call_ids[0])
         self.logger.warning(
             "POST /v2/calls/extensive was refused (HTTP %d) while GET /v2/calls/{id} works: the "
             "key lacks the %s scope. Falling back to one request per call id; grant that scope "
@@ -127,9 +127,9 @@ class CallFetcher(CallEndpoints):
     ) -> Iterator[CallBatch]:
         # The first request goes alone, so bad credentials cost one request, not a volley.
         if first is None:
-            first = self.client.get_call(call_ids[0])
+            first = self.get_call(call_ids[0])
         rest = call_ids[1:]
-        found = map_in_order(self.client.get_call, rest, max_in_flight=self.client.max_in_flight)
+        found = map_in_order(self.get_call, rest, max_in_flight=self.client.max_in_flight)
         pairs = zip(call_ids, itertools.chain([first], found), strict=True)
         # Child streams are served a batch at a time; calls alone go out as they arrive.
         size = 100 if self.selection.has_children else 1

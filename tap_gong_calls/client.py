@@ -40,7 +40,7 @@ else:
     from typing_extensions import override
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterator
+    from collections.abc import Callable, Generator
 
     JSONBody = dict[str, Any]
 
@@ -319,64 +319,6 @@ class GongStream(RESTStream[str]):
         """Requests to keep in flight: enough to keep the limiter busy through ~4 s of latency."""
         wanted = math.ceil(4 * float(self.config["requests_per_second"]))
         return min(self.MAX_IN_FLIGHT, max(2, wanted))
-
-    def get_call(self, call_id: str) -> JSONBody | None:
-        """One call by id, or None when Gong says it does not exist (yet)."""
-        endpoint = f"GET /v2/calls/{call_id}"
-        try:
-            body = self.request_json("GET", f"/v2/calls/{call_id}")
-        except NotFoundError as exc:
-            if any("was not found" in m or "not ready" in m for m in exc.gong_messages):
-                return None
-            raise FatalAPIError(
-                f"{exc}: not Gong's answer for a missing call. Check api_url ({self.url_base})."
-            ) from exc
-        call = body.get("call")
-        if not isinstance(call, dict):
-            raise BadResponseError(f"Gong answered {endpoint} without a 'call' object")
-        return call
-
-    def paginate(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        body: JSONBody | None = None,
-    ) -> Iterator[JSONBody]:
-        """Yield each page of a cursor-paged endpoint, empty-result 404 meaning no pages.
-
-        Gong wants every other input unchanged on the next page; the cursor goes in the query
-        for GET and at the top level of the body for POST (a query cursor on POST is ignored).
-        """
-        cursor: str | None = None
-        while True:
-            page_params = dict(params or {})
-            page_body = dict(body or {})
-            if cursor and method == "GET":
-                page_params["cursor"] = cursor
-            elif cursor:
-                page_body["cursor"] = cursor
-            try:
-                page = self.request_json(
-                    method, path, params=page_params or None, body=page_body or None
-                )
-            except NotFoundError as exc:
-                if exc.is_empty_result and cursor is None:
-                    return
-                raise
-            records = page.get("records")
-            if not isinstance(records, dict):
-                raise BadResponseError(
-                    f"Gong answered {method} {path} without the 'records' paging object"
-                )
-            yield page
-            next_cursor = records.get("cursor")
-            if not next_cursor:
-                return
-            if next_cursor == cursor:
-                raise BadResponseError(f"Gong repeated the same cursor on {method} {path}")
-            cursor = str(next_cursor)
 
 
 def _endpoint(response: requests.Response) -> str:

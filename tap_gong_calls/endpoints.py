@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from singer_sdk.exceptions import FatalAPIError
 
-from tap_gong_calls.errors import BadResponseError, GongAuthError
+from tap_gong_calls.errors import BadResponseError, GongAuthError, NotFoundError
 from tap_gong_calls.selection import EXTENSIVE_SCOPE, TRANSCRIPT_SCOPE
 
 if TYPE_CHECKING:
@@ -71,12 +71,12 @@ class CallEndpoints:
         """
         method, path = endpoint.split(" ", 1)
         if method == "GET":
-            pages = self.client.paginate(method, path, params=filters)
+            pages = self.paginate(method, path, params=filters)
         else:
             body: JSONBody = {"filter": filters}
             if endpoint == EXTENSIVE and (selector := self.selection.content_selector()):
                 body["contentSelector"] = selector
-            pages = self.client.paginate(method, path, body=body)
+            pages = self.paginate(method, path, body=body)
         try:
             for page in pages:
                 items = _list_of(page, _KEY[endpoint], endpoint)
@@ -94,6 +94,65 @@ class CallEndpoints:
             if endpoint == EXTENSIVE and not self.selection.needs_blocks:
                 raise ExtensiveRefusedError(exc.status) from None
             raise self._scope_error(exc, endpoint) from None
+
+    def get_call(self, call_id: str) -> JSONBody | None:
+        """One call by id, or None when Gong says it does not exist (yet)."""
+        endpoint = f"GET /v2/calls/{call_id}"
+        try:
+            body = self.client.request_json("GET", f"/v2/calls/{call_id}")
+        except NotFoundError as exc:
+            if any("was not found" in m or "not ready" in m for m in exc.gong_messages):
+                return None
+            raise FatalAPIError(
+                f"{exc}: not Gong's answer for a missing call. Check api_url "
+                f"({self.client.url_base})."
+            ) from exc
+        call = body.get("call")
+        if not isinstance(call, dict):
+            raise BadResponseError(f"Gong answered {endpoint} without a 'call' object")
+        return call
+
+    def paginate(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: JSONBody | None = None,
+    ) -> Iterator[JSONBody]:
+        """Yield each page of a cursor-paged endpoint, empty-result 404 meaning no pages.
+
+        Gong wants every other input unchanged on the next page; the cursor goes in the query
+        for GET and at the top level of the body for POST (a query cursor on POST is ignored).
+        """
+        cursor: str | None = None
+        while True:
+            page_params = dict(params or {})
+            page_body = dict(body or {})
+            if cursor and method == "GET":
+                page_params["cursor"] = cursor
+            elif cursor:
+                page_body["cursor"] = cursor
+            try:
+                page = self.client.request_json(
+                    method, path, params=page_params or None, body=page_body or None
+                )
+            except NotFoundError as exc:
+                if exc.is_empty_result and cursor is None:
+                    return
+                raise
+            records = page.get("records")
+            if not isinstance(records, dict):
+                raise BadResponseError(
+                    f"Gong answered {method} {path} without the 'records' paging object"
+                )
+            yield page
+            next_cursor = records.get("cursor")
+            if not next_cursor:
+                return
+            if next_cursor == cursor:
+                raise BadResponseError(f"Gong repeated the same cursor on {method} {path}")
+            cursor = str(next_cursor)
 
     def items(self, endpoint: str, filters: dict[str, Any]) -> list[Item]:
         """Every item of every page."""
