@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 # content asked for, calls are heavier to hold, so windows are smaller.
 TARGET_CALLS = 300
 TARGET_CALLS_WITH_CONTENT = 200
+# A window found far denser than planned is cut into windows of about a page: its density is
+# known by then, and one-page windows are all fetched at once.
+TARGET_CALLS_WHEN_SPLIT = 90
 
 
 @dataclass
@@ -75,6 +78,7 @@ def _windows(
     *,
     in_flight: int,
     total: int | None = None,
+    target: int | None = None,
 ) -> Iterator[Window]:
     """The windows of ``[start, end)`` (``total`` calls, if known), fetched, in order.
 
@@ -90,12 +94,13 @@ def _windows(
             yield probe
             return
         total = probe.total
-    target = TARGET_CALLS_WITH_CONTENT if gong.selection.needs_blocks else TARGET_CALLS
+    if target is None:
+        target = TARGET_CALLS_WITH_CONTENT if gong.selection.needs_blocks else TARGET_CALLS
     size = (end - start) * (target / max(total, 1))
     planner = WindowPlanner(start, end, size=size, target_calls=target)
     # A window needing more than twice its pages is split rather than paged through: its
     # cursor chain is sequential, and it holds all its calls until it is complete.
-    max_pages = 2 * target // BATCH_SIZE
+    max_pages = max(2, 2 * target // BATCH_SIZE)
 
     def fetch(window: tuple[datetime.datetime, datetime.datetime]) -> Window:
         found = fetch_window(gong, *window, max_pages=max_pages)
@@ -105,9 +110,16 @@ def _windows(
     for window in map_in_order(fetch, planner, max_in_flight=in_flight):
         if window.complete:
             yield window
-        else:  # denser than planned (calls bunch up): split it the same way, in its turn
+        else:
+            # Denser than planned (calls bunch up): cut it into windows of one page, all of
+            # them fetched side by side, rather than paging through it.
             yield from _windows(
-                gong, window.start, window.end, in_flight=in_flight, total=window.total
+                gong,
+                window.start,
+                window.end,
+                in_flight=in_flight,
+                total=window.total,
+                target=TARGET_CALLS_WHEN_SPLIT,
             )
 
 
