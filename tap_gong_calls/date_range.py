@@ -25,11 +25,11 @@ if TYPE_CHECKING:
 # Calls per window: a few pages, so that windows fetched side by side keep requests
 # overlapping while few pages go out part-empty (a window's last page usually is). With
 # content asked for, calls are heavier to hold, so windows are smaller.
-TARGET_CALLS = 300
+TARGET_CALLS = 500
 TARGET_CALLS_WITH_CONTENT = 200
-# A window found far denser than planned is cut into windows of about a page: its density is
-# known by then, and one-page windows are all fetched at once.
-TARGET_CALLS_WHEN_SPLIT = 90
+# A window found far denser than planned is cut into windows of three pages: its density is
+# known by then, and its pieces are fetched side by side.
+TARGET_CALLS_WHEN_SPLIT = 300
 
 
 @dataclass
@@ -111,8 +111,8 @@ def _windows(
         if window.complete:
             yield window
         else:
-            # Denser than planned (calls bunch up): cut it into windows of one page, all of
-            # them fetched side by side, rather than paging through it.
+            # Denser than planned (calls bunch up): cut it into windows of a few pages,
+            # fetched side by side, rather than paging through it.
             yield from _windows(
                 gong,
                 window.start,
