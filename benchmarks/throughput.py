@@ -508,14 +508,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--latency-calls", type=int, help="calls of the date-range-latency cases (5000)"
     )
     parser.add_argument(
-        "--memory-calls", type=int, nargs=2, metavar=("SMALL", "LARGE"), help="(2000 20000)"
+        "--memory-calls", type=int, nargs=2, metavar=("SMALL", "LARGE"), help="(20000 40000)"
     )
     args = parser.parse_args(argv)
     unknown = set(args.cases) - set(CASE_GROUPS)
     if unknown:
         parser.error(f"unknown cases {sorted(unknown)}; choose from {', '.join(CASE_GROUPS)}")
-    quick = (30, 200, 300, [500, 5000], 60, 500)
-    defaults = quick if args.quick else (60, 1000, 2000, [2000, 20000], 120, 5000)
+    quick = (30, 200, 300, [5000, 10000], 60, 500)
+    defaults = quick if args.quick else (60, 1000, 2000, [20000, 40000], 120, 5000)
     names = ("ids", "batch_ids", "range_calls", "memory_calls", "shared_ids", "latency_calls")
     for name, default in zip(names, defaults, strict=True):
         if getattr(args, name) is None:
