@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -14,13 +15,13 @@ from tap_gong_calls.endpoints import (
     CallBatch,
     call_id,
 )
-from tap_gong_calls.windows import WindowPlanner, format_utc
+from tap_gong_calls.windows import WindowPlanner, format_utc, parse_utc
 
 if TYPE_CHECKING:
     import datetime
     from collections.abc import Iterator
 
-    from tap_gong_calls.endpoints import CallEndpoints
+    from tap_gong_calls.endpoints import CallEndpoints, Item
 
 # Calls per window: a few pages, so that windows fetched side by side keep requests
 # overlapping while few pages go out part-empty (a window's last page usually is). With
@@ -41,6 +42,8 @@ class Window:
     total: int = 0  # totalRecords of the first page: every call of the window
     complete: bool = True
     batches: list[CallBatch] = field(default_factory=list)
+    # Of a window not complete: the first and last start of a full first page's calls.
+    first_page_span: tuple[datetime.datetime, datetime.datetime] | None = None
 
 
 def batches_in_range(
@@ -79,6 +82,7 @@ def _windows(
     in_flight: int,
     total: int | None = None,
     target: int | None = None,
+    hint: tuple[datetime.datetime, datetime.datetime] | None = None,
 ) -> Iterator[Window]:
     """The windows of ``[start, end)`` (``total`` calls, if known), fetched, in order.
 
@@ -93,10 +97,19 @@ def _windows(
         if probe.complete:
             yield probe
             return
-        total = probe.total
+        total, hint = probe.total, probe.first_page_span
     if target is None:
         target = TARGET_CALLS_WITH_CONTENT if gong.selection.needs_blocks else TARGET_CALLS
     size = (end - start) * (target / max(total, 1))
+    lead: list[tuple[datetime.datetime, datetime.datetime]] = []
+    if hint is not None:
+        # Gong was seen to page calls oldest first; then a full first page also tells where
+        # the calls begin and how dense they are there: one window up to the first call
+        # (empty if that order holds, fetched like any other if not), then windows sized
+        # from that density.
+        first, last = hint
+        lead = [(start, first)] if start < first else []
+        start, size = first, (last - first) * (target / BATCH_SIZE)
     planner = WindowPlanner(start, end, size=size, target_calls=target)
     # A window needing more than twice its pages is split rather than paged through: its
     # cursor chain is sequential, and it holds all its calls until it is complete.
@@ -104,10 +117,12 @@ def _windows(
 
     def fetch(window: tuple[datetime.datetime, datetime.datetime]) -> Window:
         found = fetch_window(gong, *window, max_pages=max_pages)
-        planner.completed(found.total, span=found.end - found.start)
+        if window not in lead:
+            planner.completed(found.total, span=found.end - found.start)
         return found
 
-    for window in map_in_order(fetch, planner, max_in_flight=in_flight):
+    windows = itertools.chain(lead, planner)
+    for window in map_in_order(fetch, windows, max_in_flight=in_flight):
         if window.complete:
             yield window
         else:
@@ -120,6 +135,7 @@ def _windows(
                 in_flight=in_flight,
                 total=window.total,
                 target=TARGET_CALLS_WHEN_SPLIT,
+                hint=window.first_page_span,
             )
 
 
@@ -167,6 +183,7 @@ def fetch_window(
             found.total = total
             if more and total > max_pages * BATCH_SIZE:
                 found.complete = False
+                found.first_page_span = _span(items, start, end)
                 return found
         if endpoint == TRANSCRIPT:
             found.batches.append(CallBatch(transcripts=items, transcripts_asked=True))
@@ -180,3 +197,17 @@ def fetch_window(
 def _emitted(window: Window) -> Iterator[CallBatch]:
     yield from window.batches
     yield CallBatch(window_end=window.end)
+
+
+def _span(
+    items: list[Item], start: datetime.datetime, end: datetime.datetime
+) -> tuple[datetime.datetime, datetime.datetime] | None:
+    """The first and last start among a full page's calls, if they say something useful."""
+    if len(items) < BATCH_SIZE:
+        return None
+    try:
+        started = [parse_utc(str(item["metaData"]["started"])) for item in items]
+    except (KeyError, TypeError, ValueError):
+        return None  # transcripts carry no time; a call without a readable one, no hint
+    first, last = min(started), max(started)
+    return (first, last) if start <= first < last < end else None
