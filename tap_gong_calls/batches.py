@@ -46,7 +46,9 @@ class CallFetcher(CallEndpoints):
         """Batches of the calls started in ``[start, end)``; see date_range.py."""
         transcripts_in_flight = min(self.client.max_in_flight, MAX_BATCHES_IN_FLIGHT)
         # Listed windows hold metadata (and content, when asked for), not transcripts.
-        in_flight = self.client.max_in_flight
+        # A window is a chain of a few pages: half as many windows as single requests keep
+        # the limiter busy, and fewer are planned ahead into what may be an empty tail.
+        in_flight = max(2, self.client.max_in_flight // 2)
         if self.selection.needs_blocks:
             in_flight = min(in_flight, MAX_WINDOWS_WITH_CONTENT_IN_FLIGHT)
         return batches_in_range(
