@@ -121,7 +121,7 @@ def _windows(
             planner.completed(found.total, span=found.end - found.start)
         return found
 
-    windows = itertools.chain(lead, planner)
+    windows = itertools.chain(lead, _until_expected(planner, end, total, target))
     for window in map_in_order(fetch, windows, max_in_flight=in_flight):
         if window.complete:
             yield window
@@ -137,6 +137,24 @@ def _windows(
                 target=TARGET_CALLS_WHEN_SPLIT,
                 hint=window.first_page_span,
             )
+
+
+def _until_expected(
+    planner: WindowPlanner, end: datetime.datetime, total: int, target: int
+) -> Iterator[tuple[datetime.datetime, datetime.datetime]]:
+    """The planner's windows until they are expected to hold ``total`` calls, then the rest.
+
+    Windows are planned ahead of the answers that resize them: without this, a range whose
+    calls end early would be walked to its end in windows of the busy part's size, each an
+    empty request. The rest is one window; if calls turn up there, it is paged or cut again.
+    """
+    expected = 0
+    for window_start, window_end in planner:
+        if expected >= total:
+            yield window_start, end
+            return
+        expected += target
+        yield window_start, window_end
 
 
 def _regrouped(windows: Iterator[Window]) -> Iterator[CallBatch]:
