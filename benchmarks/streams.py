@@ -27,6 +27,7 @@ from benchmarks.throughput import (
     SECRET,
     SPACING,
     RecordingEmulator,
+    range_config,
     run_tap,
     tap_executable,
     utc,
@@ -79,18 +80,9 @@ def run_case(case: Case, tap: str) -> Result:
         transcript_bytes=case.transcript_bytes,
     )
     emulator.add_calls(calls)
-    last = CALLS_START + (case.calls - 1) * SPACING
-    config = {
-        "access_key": KEY,
-        "access_key_secret": SECRET,
-        "api_url": "",
-        "requests_per_second": case.tap_limit,
-        "start_date": utc(CALLS_START - MARGIN),
-        "end_date": utc(last + MARGIN),
-    }
     print(f"running {case.name}: {case.calls} calls ...", file=sys.stderr, flush=True)
     with emulator:
-        config["api_url"] = emulator.url
+        config = range_config(emulator.url, case.tap_limit, case.calls, MARGIN)
         returncode, wall, rss, stdout, stderr = run_tap(tap, config, streams=None)  # every stream
         log = emulator.requests
     records: Counter[str] = Counter()

@@ -215,18 +215,28 @@ def utc(moment: datetime) -> str:
 
 
 def tap_config(case: Case, url: str, ids: list[str]) -> dict[str, Any]:
-    config: dict[str, Any] = {
+    if case.mode == "ids":
+        config = base_config(url, case.tap_limit)
+        return config | {"call_ids": ids, "batch_call_ids": case.batch}
+    return range_config(url, case.tap_limit, case.calls, MARGIN)
+
+
+def base_config(url: str, tap_limit: float) -> dict[str, Any]:
+    return {
         "access_key": KEY,
         "access_key_secret": SECRET,
         "api_url": url,
-        "requests_per_second": case.tap_limit,
+        "requests_per_second": tap_limit,
     }
-    if case.mode == "ids":
-        config |= {"call_ids": ids, "batch_call_ids": case.batch}
-    else:
-        last = CALLS_START + (case.calls - 1) * SPACING
-        config |= {"start_date": utc(CALLS_START - MARGIN), "end_date": utc(last + MARGIN)}
-    return config
+
+
+def range_config(url: str, tap_limit: float, calls: int, margin: timedelta) -> dict[str, Any]:
+    """Date-range mode over seed_calls(calls) with ``margin`` empty on each side."""
+    last = CALLS_START + (calls - 1) * SPACING
+    return base_config(url, tap_limit) | {
+        "start_date": utc(CALLS_START - margin),
+        "end_date": utc(last + margin),
+    }
 
 
 # Linux carries the hiwater RSS of the memory image a process had before exec() into its

@@ -16,6 +16,7 @@ from singer_sdk.exceptions import FatalAPIError
 from tap_gong_calls.concurrency import map_in_order
 from tap_gong_calls.date_range import batches_in_range
 from tap_gong_calls.endpoints import (
+    BATCH_SIZE,
     BY_ID,
     EXTENSIVE,
     TRANSCRIPT,
@@ -134,7 +135,7 @@ class CallFetcher(CallEndpoints):
         found = map_in_order(self.get_call, rest, max_in_flight=self.client.max_in_flight)
         pairs = zip(call_ids, itertools.chain([first], found), strict=True)
         # Child streams are served a batch at a time; calls alone go out as they arrive.
-        size = 100 if self.selection.has_children else 1
+        size = BATCH_SIZE if self.selection.has_children else 1
         for chunk in chunks(pairs, size):
             batch = CallBatch(missing=[c for c, call in chunk if call is None])
             batch.calls = self.without_private([{"metaData": call} for _, call in chunk if call])

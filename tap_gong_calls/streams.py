@@ -12,7 +12,7 @@ import sys
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from jsonschema import Draft202012Validator, FormatChecker
 from singer_sdk import SchemaDirectory, StreamSchema
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
 
     from tap_gong_calls.endpoints import CallBatch
-
-Call = dict[str, Any]
 
 
 def _schemas_dir() -> Traversable:
