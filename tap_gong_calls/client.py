@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import email.utils
 import math
 import random
+import re
 import sys
 import time
 from functools import cached_property
@@ -32,7 +34,7 @@ from tap_gong_calls.errors import (
 )
 from tap_gong_calls.progress import RunStats
 from tap_gong_calls.rate_limiter import RateLimiter
-from tap_gong_calls.windows import UTC, format_utc
+from tap_gong_calls.timestamps import UTC, format_utc
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -109,7 +111,12 @@ class GongStream(RESTStream[str]):
     @override
     @property
     def timeout(self) -> int:
-        return self.config["request_timeout_seconds"]  # requests takes a float too
+        # A float, whatever the config holds: singer-sdk reads JSON fractions as Decimal,
+        # which requests refuses. (requests takes a float; the SDK annotates an int.)
+        return float(self.config["request_timeout_seconds"])  # type: ignore[return-value]
+
+    # Gong's clock at its first answer of the run (its Date header), if it sent one.
+    server_time: datetime.datetime | None = None
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
@@ -147,6 +154,12 @@ class GongStream(RESTStream[str]):
         )
         try:
             return self._retrying_send(prepared)
+        except requests.exceptions.SSLError as exc:
+            raise GongUnavailableError(
+                f"TLS with {self.url_base} failed on {method} {path}: {_tls_reason(exc)}. "
+                f"Check api_url: https to a port that speaks plain http, a proxy that "
+                f"intercepts TLS, or a certificate your machine does not trust."
+            ) from None
         except RateLimitedError as exc:
             raise GongUnavailableError(
                 f"Still rate limited after {self.MAX_RATE_LIMITED_TRIES} waits on {method} "
@@ -166,7 +179,8 @@ class GongStream(RESTStream[str]):
         transient = backoff.on_exception(
             self._transient_waits,
             TRANSIENT_ERRORS,
-            giveup=lambda exc: isinstance(exc, RateLimitedError),
+            # A TLS failure (wrong protocol, untrusted certificate) does not heal by waiting.
+            giveup=lambda exc: isinstance(exc, (RateLimitedError, requests.exceptions.SSLError)),
             max_tries=self.MAX_TRANSIENT_TRIES,
             jitter=None,
             on_backoff=self._log_retry,
@@ -188,6 +202,8 @@ class GongStream(RESTStream[str]):
         response = self.requests_session.send(prepared, timeout=self.timeout)
         self._adapt_rate(started, rate_limited=response.status_code == 429)
         self.validate_response(response)
+        if self.server_time is None:
+            self.server_time = _server_time(response)
         try:
             body = response.json()
         except ValueError as exc:
@@ -319,6 +335,20 @@ class GongStream(RESTStream[str]):
         """Requests to keep in flight: enough to keep the limiter busy through ~4 s of latency."""
         wanted = math.ceil(4 * float(self.config["requests_per_second"]))
         return min(self.MAX_IN_FLIGHT, max(2, wanted))
+
+
+def _tls_reason(exc: requests.exceptions.SSLError) -> str:
+    """The OpenSSL reason (``[SSL: WRONG_VERSION_NUMBER] wrong version number``), if any."""
+    found = re.search(r"\[SSL: [A-Z_]+\][^'\"()]*", str(exc))
+    return found.group(0).strip() if found else type(exc).__name__
+
+
+def _server_time(response: requests.Response) -> datetime.datetime | None:
+    try:
+        when = email.utils.parsedate_to_datetime(response.headers.get("Date", ""))
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _endpoint(response: requests.Response) -> str:

@@ -19,10 +19,11 @@ from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import FatalAPIError
 
 from tap_gong_calls.batches import CallFetcher
+from tap_gong_calls.bookmark import bookmark_state, read_bookmark
 from tap_gong_calls.client import GongStream
 from tap_gong_calls.errors import BadResponseError
 from tap_gong_calls.selection import Selection
-from tap_gong_calls.windows import UTC, format_utc, parse_utc
+from tap_gong_calls.timestamps import format_utc, parse_utc, utc_now
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context, Record
 
+    from tap_gong_calls.bookmark import Bookmark
     from tap_gong_calls.endpoints import CallBatch
 
 
@@ -99,13 +101,23 @@ class CallsStream(ValidatedStream):
                 for item in batch.calls:
                     call = item["metaData"]
                     yield self.checked(call, f"a call (id {call.get('id')!r})")
-                    self.stats.emitted += 1
+                    # Back here, singer-sdk has written the record (when calls is selected).
+                    self.stats.emitted += self.selected
                 self._serve_children(batch, number)
                 if batch.window_end is not None:
                     self._save_bookmark(batch.window_end)
                 self.stats.maybe_log_progress(self.logger)
         finally:
-            self.logger.info(self.stats.summary())
+            self.logger.info(self.summary())
+
+    def summary(self) -> str:
+        """The run's closing line: what was written to stdout, and what it cost."""
+        self.stats.child_records = {
+            child.name: child.written
+            for child in self.child_streams
+            if isinstance(child, CallChildStream) and child.selected
+        }
+        return self.stats.summary()
 
     def _selection(self) -> Selection:
         children = {child.name: child.selected for child in self.child_streams}
@@ -121,11 +133,7 @@ class CallsStream(ValidatedStream):
         served = False
         for child in self.child_streams:
             if isinstance(child, CallChildStream) and child.selected:
-                count = child.take(batch)
-                self.stats.child_records[child.name] = (
-                    self.stats.child_records.get(child.name, 0) + count
-                )
-                served = served or count > 0
+                served = child.take(batch) > 0 or served
         if batch.transcripts_asked:
             self.stats.transcripts_not_ready = (
                 self.stats.transcripts_not_ready or 0
@@ -172,42 +180,59 @@ class CallsStream(ValidatedStream):
     # -- date-range mode ----------------------------------------------------------------
 
     def _batches_in_range(self, fetcher: CallFetcher) -> Iterator[CallBatch]:
+        # No call listed from here on can have started after this moment (whatever end_date
+        # says), so the bookmark never passes it: a call recorded after the run is not skipped.
+        self._listing_began = utc_now()
         start = parse_utc(str(self.config["start_date"]))
         end_date = self.config.get("end_date")
-        end = parse_utc(str(end_date)) if end_date else datetime.datetime.now(UTC)
+        end = parse_utc(str(end_date)) if end_date else self._listing_began
         lookback = datetime.timedelta(days=int(self.config["lookback_days"]))
-        bookmark = self._bookmark()
+        bookmark = self._read_bookmark()
         if bookmark is not None:
-            start = max(start, bookmark - lookback)
+            start = max(start, bookmark.moment - lookback)
+        self._saved_bookmark = None if bookmark is None else bookmark.moment
         self.logger.info(
             "Mode: date range, calls from %s to %s (bookmark %s, lookback %s days)",
             format_utc(start),
             format_utc(end),
-            format_utc(bookmark) if bookmark else "none",
+            format_utc(bookmark.moment) if bookmark else "none",
             lookback.days,
         )
+        if start >= end:
+            if end_date:
+                raise FatalAPIError(
+                    f"end_date {format_utc(end)} is not after where this run starts "
+                    f"({format_utc(start)}: the bookmark minus lookback_days): move end_date "
+                    f"later, or remove it to extract up to now."
+                )
+            return
         yield from fetcher.in_range(start, end)
 
-    def _bookmark(self) -> datetime.datetime | None:
-        state = self.stream_state
-        value = state.get("replication_key_value")
-        if not value or state.get("replication_key") != self.replication_key:
+    def _read_bookmark(self) -> Bookmark | None:
+        """The state's bookmark, unless it was made under another filter."""
+        bookmark = read_bookmark(self.stream_state, now=self._listing_began)
+        workspace_id = self.config.get("workspace_id")
+        if bookmark is not None and bookmark.filter_known and bookmark.workspace_id != workspace_id:
+            self.logger.info(
+                "Not using the bookmark %s: it was made with workspace_id %s and this run has "
+                "%s, so it says nothing about this run's calls. Starting from start_date.",
+                format_utc(bookmark.moment),
+                bookmark.workspace_id or "unset",
+                workspace_id or "unset",
+            )
             return None
-        return _parse_bookmark(value)
+        return bookmark
 
-    @override
-    def compare_start_date(self, value: str, start_date_value: str) -> str:
-        # singer-sdk's version would fail on a corrupt bookmark with a bare ValueError.
-        return max(value, start_date_value, key=_parse_bookmark)
-
-    def _save_bookmark(self, moment: datetime.datetime) -> None:
-        """Every call before ``moment`` has been emitted: move the bookmark and say so."""
-        previous = self._bookmark()
-        if previous is not None and previous >= moment:
+    def _save_bookmark(self, window_end: datetime.datetime) -> None:
+        """Every call before ``window_end`` has been emitted: move the bookmark and say so."""
+        moment = min(window_end, self._listing_began)
+        if self.server_time is not None:  # Gong's clock, should the machine's run ahead of it
+            moment = min(moment, self.server_time - datetime.timedelta(seconds=1))
+        if self._saved_bookmark is not None and self._saved_bookmark >= moment:
             return
+        self._saved_bookmark = moment
         state = self.stream_state
-        state["replication_key"] = self.replication_key
-        state["replication_key_value"] = format_utc(moment)
+        state.update(bookmark_state(moment, self.config.get("workspace_id")))
         self.finalize_state_progress_markers(state)
 
 
@@ -221,6 +246,7 @@ class CallChildStream(ValidatedStream):
     def __init__(self, tap: Tap) -> None:
         super().__init__(tap)
         self._records: list[Record] = []
+        self.written = 0  # records singer-sdk has written to stdout
 
     def take(self, batch: CallBatch) -> int:
         """Hold this stream's records of ``batch`` for the next sync; return how many."""
@@ -232,6 +258,7 @@ class CallChildStream(ValidatedStream):
         records, self._records = self._records, []
         for record in records:
             yield self.checked(record, f"a {self.name} record of call {record['callId']}")
+            self.written += 1
 
     def records_of(self, batch: CallBatch) -> list[Record]:
         """This stream's records of ``batch``, exactly as Gong sent them plus ``callId``."""
@@ -279,13 +306,3 @@ class CallTranscriptsStream(CallChildStream):
         return [
             {"callId": t["callId"], "transcript": t.get("transcript")} for t in batch.transcripts
         ]
-
-
-def _parse_bookmark(value: object) -> datetime.datetime:
-    try:
-        return parse_utc(str(value))
-    except ValueError:
-        raise FatalAPIError(
-            f"The state's bookmark {value!r} (bookmarks.calls.replication_key_value) is not an "
-            f"ISO-8601 date-time: fix or drop the state (meltano run --full-refresh)."
-        ) from None

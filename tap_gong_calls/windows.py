@@ -1,4 +1,4 @@
-"""Date handling for the date-range mode: UTC parsing and adaptively sized windows."""
+"""The window planner of the date-range mode: windows sized to hold a few pages of calls."""
 
 from __future__ import annotations
 
@@ -6,23 +6,9 @@ import datetime
 import threading
 from dataclasses import dataclass, field
 
-UTC = datetime.timezone.utc
+from tap_gong_calls.timestamps import UTC, format_utc, parse_utc
 
-
-def parse_utc(value: str) -> datetime.datetime:
-    """Parse an ISO-8601 date-time (``Z``, any offset, optional fraction) to aware UTC.
-
-    A value without an offset is taken as UTC, as singer-sdk does for ``start_date``.
-    """
-    parsed = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def format_utc(moment: datetime.datetime) -> str:
-    """``2024-01-02T03:04:05Z`` (fractions kept when present): what bookmarks and Gong get."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+__all__ = ["UTC", "WindowPlanner", "format_utc", "parse_utc"]  # the helpers moved to timestamps
 
 
 @dataclass

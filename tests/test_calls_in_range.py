@@ -53,7 +53,13 @@ def test_a_sparse_two_year_backfill_emits_each_call_once_for_a_few_requests(
     assert len(set(run.ids)) == len(run.ids)
     assert len(emulator.requests) <= 3 + 30
     assert run.last_state == {
-        "bookmarks": {"calls": {"replication_key": "started", "replication_key_value": END}}
+        "bookmarks": {
+            "calls": {
+                "replication_key": "started",
+                "replication_key_value": END,
+                "workspace_id": None,
+            }
+        }
     }
     assert "Mode: date range, calls from 2022-06-01T00:00:00Z to 2024-06-11T00:00:00Z" in run.stderr
     assert "Summary: requested -, emitted 250" in run.stderr
@@ -221,7 +227,8 @@ def test_a_corrupt_bookmark_is_a_clear_error_before_any_request(emulator: GongEm
 
     assert run.returncode != 0
     assert emulator.requests == []
-    assert "The state's bookmark 'x'" in run.stderr
+    assert "state.json cannot be used: its bookmark 'x' (bookmarks.calls" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_calls_bunched_in_a_long_range_split_their_window_and_arrive_once() -> None:

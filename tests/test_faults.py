@@ -50,7 +50,11 @@ ENDPOINT = {
     "ids-get": f"GET /v2/calls/{IDS[3]}",  # fetched by a worker thread, not the first request
     "date-range": "GET /v2/calls",
 }
-FINAL_STATE = {"bookmarks": {"calls": {"replication_key": "started", "replication_key_value": END}}}
+FINAL_STATE = {
+    "bookmarks": {
+        "calls": {"replication_key": "started", "replication_key_value": END, "workspace_id": None}
+    }
+}
 
 
 def not_before(emu: GongEmulator) -> list[tuple[float, float]]:

@@ -1,0 +1,106 @@
+"""The date-range bookmark: what a state may hold, and where a run starts from it.
+
+The bookmark is a promise: every call that started before it has been emitted. So it is
+refused when it cannot be true (in the future), ignored when it was made under another filter
+(another ``workspace_id``), and a state the tap cannot read fails the run instead of being
+taken for "no state", which would re-read everything without a word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tap_gong_calls.timestamps import format_utc, parse_utc
+
+if TYPE_CHECKING:
+    import datetime
+    from collections.abc import Mapping
+
+STREAM = "calls"
+REPLICATION_KEY = "started"
+# Recorded beside the bookmark: the filter the bookmark was made under.
+FILTER_KEY = "workspace_id"
+FIX_STATE = (
+    "Fix it with `meltano state set` (or `meltano state clear` to start from start_date), "
+    "or pass a state file of the form "
+    '{"bookmarks": {"calls": {"replication_key": "started", '
+    '"replication_key_value": "2024-06-11T00:00:00Z"}}}.'
+)
+
+
+class StateError(ValueError):
+    """A state the tap cannot use; the message says what is wrong with it and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Bookmark:
+    """Every call that started before ``moment`` has been emitted, under ``workspace_id``."""
+
+    moment: datetime.datetime
+    workspace_id: str | None
+    # States written before the tap recorded its filter do not say which one they were made
+    # under: they are trusted, as they always were.
+    filter_known: bool = True
+
+
+def check_state(state: Mapping[str, Any]) -> None:
+    """Raise StateError unless ``state`` is a Singer state this tap can read."""
+    if not isinstance(state, dict):
+        raise StateError(f"it is JSON {type(state).__name__}, not an object. {FIX_STATE}")
+    if "singer_state" in state and "bookmarks" not in state:
+        raise StateError(
+            "it is the wrapper that `meltano state get` prints: the Singer state is its "
+            '"singer_state" value. Pass that value, or let Meltano pass the state '
+            "(meltano run)."
+        )
+    bookmarks = state.get("bookmarks", {})
+    if not isinstance(bookmarks, dict):
+        raise StateError(f'its "bookmarks" is not an object. {FIX_STATE}')
+    calls = bookmarks.get(STREAM, {})
+    if not isinstance(calls, dict):
+        raise StateError(f'its "bookmarks.calls" is not an object. {FIX_STATE}')
+
+
+def read_bookmark(stream_state: Mapping[str, Any], *, now: datetime.datetime) -> Bookmark | None:
+    """The bookmark of the ``calls`` stream's state, or None when it holds none.
+
+    Raises StateError for one the tap did not write: another replication key, a value that is
+    no date-time, or a moment in the future (which would skip every call until then).
+    """
+    value = stream_state.get("replication_key_value")
+    key = stream_state.get("replication_key")
+    if value is None and key is None:
+        return None
+    where = "bookmarks.calls.replication_key_value"
+    if key != REPLICATION_KEY:
+        raise StateError(
+            f"its calls bookmark is on replication key {key!r}; this tap bookmarks "
+            f"{REPLICATION_KEY!r}. {FIX_STATE}"
+        )
+    try:
+        moment = parse_utc(str(value))
+    except ValueError:
+        raise StateError(
+            f"its bookmark {value!r} ({where}) is not an ISO-8601 date-time. {FIX_STATE}"
+        ) from None
+    if moment > now:
+        raise StateError(
+            f"its bookmark {format_utc(moment)} ({where}) lies in the future (now is "
+            f"{format_utc(now)}): a run from it would skip every call until then. {FIX_STATE}"
+        )
+    workspace_id = stream_state.get(FILTER_KEY)
+    return Bookmark(
+        moment,
+        None if workspace_id is None else str(workspace_id),
+        filter_known=FILTER_KEY in stream_state,
+    )
+
+
+def bookmark_state(moment: datetime.datetime, workspace_id: str | None) -> dict[str, Any]:
+    """The ``calls`` stream's state entries for a bookmark at ``moment``."""
+    return {
+        "replication_key": REPLICATION_KEY,
+        "replication_key_value": format_utc(moment),
+        FILTER_KEY: workspace_id,
+    }

@@ -1,0 +1,29 @@
+"""UTC instants: Gong sends local offsets (``-08:00``, ``+05:30``, ``Z``); the tap compares
+instants, never strings, and writes every moment it sends or bookmarks in UTC."""
+
+from __future__ import annotations
+
+import datetime
+
+UTC = datetime.timezone.utc
+
+
+def parse_utc(value: str) -> datetime.datetime:
+    """Parse an ISO-8601 date-time (``Z``, any offset, optional fraction) to aware UTC.
+
+    A value without an offset is taken as UTC, as singer-sdk does for ``start_date``.
+    """
+    parsed = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_utc(moment: datetime.datetime) -> str:
+    """``2024-01-02T03:04:05Z`` (fractions kept when present): what bookmarks and Gong get."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def utc_now() -> datetime.datetime:
+    """Now, in UTC, to the second (what Gong's filters and the bookmark resolve)."""
+    return datetime.datetime.now(UTC).replace(microsecond=0)
