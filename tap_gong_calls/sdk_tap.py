@@ -17,7 +17,7 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 from singer_sdk.tap_base import CliTestOptionValue
 
-from tap_gong_calls.bookmark import StateError
+from tap_gong_calls.bookmark import StateError, check_state
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -94,7 +94,9 @@ class GongTapBase(Tap):
             source = f"State file {getattr(state, 'name', '')}".strip()
             text = state.read()
             try:
-                json.loads(text)
+                check_state(json.loads(text))
+            except StateError as exc:
+                cls._fail(f"{source} cannot be used: {exc}")
             except ValueError as exc:
                 what = "is empty" if not text.strip() else f"is not JSON ({exc})"
                 cls._fail(

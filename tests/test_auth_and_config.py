@@ -101,6 +101,17 @@ BAD_CONFIGS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
     "ftp-url": ({"api_url": "ftp://x"}, ("api_url",)),
     "not-a-url": ({"api_url": "not a url"}, ("api_url",)),
     "nothing-to-extract": ({"call_ids": None}, ("call_ids", "start_date")),
+    "id-with-a-trailing-newline": ({"call_ids": ["7000000000000000001\n"]}, ("call_ids",)),
+    "workspace-with-a-trailing-space": (
+        {**DATE_RANGE, "workspace_id": "5500000000000000000 "},
+        ("workspace_id",),
+    ),
+    "api-url-with-a-path": ({"api_url": "https://api.gong.io/v2"}, ("api_url", "/v2")),
+    "api-url-with-a-query": ({"api_url": "https://api.gong.io?x=1"}, ("api_url",)),
+    "api-url-with-a-fragment": ({"api_url": "https://api.gong.io/#top"}, ("api_url",)),
+    "lookback-of-years": ({**DATE_RANGE, "lookback_days": 4000}, ("lookback_days",)),
+    "requests-per-second-absurd": ({"requests_per_second": 10**6}, ("requests_per_second",)),
+    "timeout-of-days": ({"request_timeout_seconds": 86400 * 3}, ("request_timeout_seconds",)),
 }
 
 SCENARIOS = {

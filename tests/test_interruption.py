@@ -14,6 +14,7 @@ import datetime
 import json
 import signal
 import subprocess
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -191,3 +192,38 @@ def test_a_run_cut_short_by_sigterm_does_not_exit_0(emulator: GongEmulator, tmp_
     _, returncode = run_until_interrupted(settings(emulator), signal.SIGTERM, tmp_path)
 
     assert returncode == 128 + signal.SIGTERM  # as a shell reports a process ended by SIGTERM
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_ends_a_run_waiting_on_a_slow_server_at_once(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
+    # Gong answers after 30 s; the tap must not wait for its requests in flight to end.
+    with GongEmulator(**CREDENTIALS, latency_seconds=30) as emu:
+        emu.add_calls(CALLS)
+        config_path = tmp_path / "config.json"
+        config_path.write_text(json.dumps(settings(emu)))
+        with subprocess.Popen(
+            [tap_executable(), "--config", str(config_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        ) as tap:
+            assert tap.stderr is not None
+            try:
+                for line in tap.stderr:  # the first request leaves right after this line
+                    if "Mode: date range" in line:
+                        break
+                time.sleep(1)
+                tap.send_signal(sig)
+                stdout, stderr = tap.communicate(timeout=15)  # well before any answer
+            finally:
+                tap.kill()
+        answered = [r for r in emu.requests if r.status]
+
+    assert tap.returncode == 128 + sig
+    assert answered == []  # it ended while its first request was still in flight
+    last = json.loads(stdout.splitlines()[-1])
+    assert last["type"] == "STATE"
+    assert "Summary: requested -, emitted 0" in stderr

@@ -48,6 +48,7 @@ class GongEmulator:
         transcript_bytes: int = DEFAULT_TRANSCRIPT_BYTES,
         host: str = "127.0.0.1",
         port: int = 0,
+        clock_offset_seconds: float = 0.0,
     ) -> None:
         if scope_denied_status not in (401, 403):
             raise ValueError("scope_denied_status must be 401 or 403")
@@ -63,6 +64,8 @@ class GongEmulator:
         self.latency_seconds = latency_seconds
         self.latency_by_path = dict(latency_by_path or {})
         self.host, self.port = host, port
+        # Added to the Date header of every reply: a server clock behind (or ahead of) ours.
+        self.clock_offset_seconds = clock_offset_seconds
         self._clients: dict[str, str] = {}
         self._lock = threading.Lock()
         self._log: list[RequestRecord] = []

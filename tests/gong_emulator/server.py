@@ -72,6 +72,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._started_at = time.monotonic()
         return super().parse_request()
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header is Gong's clock, which need not agree with the client's.
+        now = time.time() + self.server.emulator.clock_offset_seconds
+        return super().date_time_string(now if timestamp is None else timestamp)
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the request log is emulator.requests; stderr noise would drown test output
 
