@@ -48,7 +48,8 @@ EMAIL = re.compile(r"[^\s\"@]+@[^\s\"@]+\.[a-z]+")
 
 
 def _recipe() -> str:
-    return README.read_text().split(f"\n{RECIPE_HEADING}\n", 1)[1].split("\n#", 1)[0]
+    after_heading = README.read_text().split(f"\n{RECIPE_HEADING}\n", 1)[1]
+    return re.split(r"\n#{2,3} ", after_heading, maxsplit=1)[0]
 
 
 def readme_variable() -> str:
