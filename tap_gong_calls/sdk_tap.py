@@ -18,6 +18,7 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_gong_calls.bookmark import StateError, check_state
+from tap_gong_calls.output import CountingWriter
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -34,9 +35,19 @@ if TYPE_CHECKING:
 class GongTapBase(Tap):
     """singer-sdk's Tap, with clear failures, a cheap ``--test`` and a prompt shutdown.
 
+    Its records go through a CountingWriter, whose counts the run's summary reports.
+
     Subclasses fill in the public hooks: ``extra_config_errors``, ``config_warnings``,
     ``check_connection``, ``run_summary``.
     """
+
+    message_writer_class = CountingWriter
+
+    @property
+    def records_written(self) -> Mapping[str, int]:
+        """How many records of each stream reached stdout."""
+        writer = self.message_writer
+        return writer.records if isinstance(writer, CountingWriter) else {}
 
     def extra_config_errors(self, config: Mapping[str, Any]) -> list[str]:
         """Problems with ``config`` that its JSON Schema cannot state."""
@@ -50,7 +61,7 @@ class GongTapBase(Tap):
         """Raise unless the credentials and ``api_url`` work (the ``--test`` check)."""
 
     def run_summary(self) -> str | None:
-        """The closing line of a run cut short, written before the process ends."""
+        """The closing line of a run, also of one cut short."""
         return None
 
     @override
@@ -71,8 +82,16 @@ class GongTapBase(Tap):
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         # singer-sdk writes the last STATE, then exits 0, and only once every worker thread
         # has finished its request (seconds at a slow server). A run cut short is no success,
-        # and a scheduler's SIGTERM wants the process gone: write the STATE and the summary,
-        # then leave at once. Nothing is lost: the STATE only covers what was written.
+        # and a scheduler's SIGTERM wants the process gone: once the line being written is
+        # whole, write the STATE and the summary, then leave at once. Nothing is lost: the
+        # STATE only covers what was written.
+        writer = self.message_writer
+        if isinstance(writer, CountingWriter):
+            writer.when_line_ends(lambda: self._exit_now(signum))
+        else:
+            self._exit_now(signum)
+
+    def _exit_now(self, signum: int) -> None:
         try:
             self._state_writer.write_state(self.state)
             if (summary := self.run_summary()) is not None:

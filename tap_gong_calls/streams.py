@@ -31,7 +31,7 @@ else:
     from typing_extensions import override
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Mapping
     from importlib.resources.abc import Traversable
 
     from singer_sdk import Tap
@@ -77,8 +77,10 @@ class CallsStream(ValidatedStream):
     primary_keys = ("id",)
     replication_key = "started"
 
-    def __init__(self, tap: Tap) -> None:
+    def __init__(self, tap: Tap, written: Mapping[str, int] | None = None) -> None:
         super().__init__(tap)
+        # Records that reached stdout, per stream (the tap's writer counts them).
+        self.written: Mapping[str, int] = {} if written is None else written
         if self.config.get("call_ids") is not None:
             # A fixed set of ids is read in full on every run: there is no bookmark to keep.
             self.replication_key = None  # type: ignore[assignment]
@@ -101,8 +103,7 @@ class CallsStream(ValidatedStream):
                 for item in batch.calls:
                     call = item["metaData"]
                     yield self.checked(call, f"a call (id {call.get('id')!r})")
-                    # Back here, singer-sdk has written the record (when calls is selected).
-                    self.stats.emitted += self.selected
+                    self.stats.emitted += 1
                 self._serve_children(batch, number)
                 if batch.window_end is not None:
                     self._save_bookmark(batch.window_end)
@@ -111,9 +112,10 @@ class CallsStream(ValidatedStream):
             self.logger.info(self.summary())
 
     def summary(self) -> str:
-        """The run's closing line: what was written to stdout, and what it cost."""
+        """The run's closing line: the records written to stdout, and what they cost."""
+        self.stats.emitted = self.written.get(self.name, 0)
         self.stats.child_records = {
-            child.name: child.written
+            child.name: self.written.get(child.name, 0)
             for child in self.child_streams
             if isinstance(child, CallChildStream) and child.selected
         }
@@ -246,7 +248,6 @@ class CallChildStream(ValidatedStream):
     def __init__(self, tap: Tap) -> None:
         super().__init__(tap)
         self._records: list[Record] = []
-        self.written = 0  # records singer-sdk has written to stdout
 
     def take(self, batch: CallBatch) -> int:
         """Hold this stream's records of ``batch`` for the next sync; return how many."""
@@ -258,7 +259,6 @@ class CallChildStream(ValidatedStream):
         records, self._records = self._records, []
         for record in records:
             yield self.checked(record, f"a {self.name} record of call {record['callId']}")
-            self.written += 1
 
     def records_of(self, batch: CallBatch) -> list[Record]:
         """This stream's records of ``batch``, exactly as Gong sent them plus ``callId``."""

@@ -171,7 +171,7 @@ class TapGongCalls(GongTapBase):
     @override
     def discover_streams(self) -> list[GongStream]:
         return [
-            CallsStream(self),
+            CallsStream(self, written=self.records_written),
             CallParticipantsStream(self),
             CallDetailsStream(self),
             CallTranscriptsStream(self),

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import signal
 import subprocess
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -189,9 +191,16 @@ def test_interrupted_run_resumes_from_last_state_without_loss(
 
 
 def test_a_run_cut_short_by_sigterm_does_not_exit_0(emulator: GongEmulator, tmp_path: Path) -> None:
-    _, returncode = run_until_interrupted(settings(emulator), signal.SIGTERM, tmp_path)
+    messages, returncode = run_until_interrupted(settings(emulator), signal.SIGTERM, tmp_path)
 
     assert returncode == 128 + signal.SIGTERM  # as a shell reports a process ended by SIGTERM
+    # The Summary counts what reached stdout, not what was fetched.
+    written = Counter(m["stream"] for m in messages if m["type"] == "RECORD")
+    summary = re.search(r"Summary: .*", (tmp_path / "stderr.log").read_text())
+    assert summary is not None
+    assert f"emitted {written['calls']}," in summary.group(0)
+    for stream in ("call_participants", "call_details", "call_transcripts"):
+        assert f"{stream} {written[stream]}," in summary.group(0)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
