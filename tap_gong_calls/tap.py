@@ -11,7 +11,7 @@ from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
 from tap_gong_calls.bookmark import STREAM, check_state, read_bookmark
 from tap_gong_calls.client import GongStream
-from tap_gong_calls.sdk_tap import GongTapBase
+from tap_gong_calls.sdk_seam import GongTapBase
 from tap_gong_calls.settings import (
     GONG_ID_PATTERN,
     config_errors,
