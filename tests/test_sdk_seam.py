@@ -1,0 +1,112 @@
+"""The singer-sdk internals tap_gong_calls/sdk_seam.py relies on, pinned by name and signature.
+
+An upgrade of singer-sdk that renames, removes or reshapes one of them fails here, naming it,
+rather than somewhere in a run.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING
+
+import pytest
+from singer_sdk import Stream, Tap
+from singer_sdk.io_base import SingerWriter
+from singer_sdk.singerlib import RecordMessage
+from singer_sdk.tap_base import CliTestOptionValue
+
+from tap_gong_calls import sdk_seam
+from tap_gong_calls.output import CountingWriter
+from tap_gong_calls.tap import TapGongCalls
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+# (owner, name, the parameters after self/cls, in order)
+PINNED: list[tuple[type, str, list[str]]] = [
+    (Tap, "_validate_config", ["raise_errors"]),
+    (Tap, "_handle_termination", ["signum", "frame"]),
+    (Tap, "invoke", ["about", "about_format", "config", "state", "catalog"]),
+    (Tap, "cb_test", ["ctx", "param", "value"]),
+    (Tap, "load_state", ["state"]),
+    (SingerWriter, "write_message", ["message"]),
+]
+
+
+def _parameters(function: Callable[..., object]) -> list[str]:
+    names = list(inspect.signature(function).parameters)
+    return [name for name in names if name not in ("self", "cls")]
+
+
+@pytest.mark.parametrize(("owner", "name", "parameters"), PINNED, ids=lambda v: str(v))
+def test_the_sdk_still_has_what_the_seam_overrides(
+    owner: type, name: str, parameters: list[str]
+) -> None:
+    assert hasattr(owner, name), f"singer-sdk {owner.__name__}.{name} is gone"
+    assert _parameters(getattr(owner, name)) == parameters
+
+
+def test_the_termination_handler_is_what_singer_sdk_installs() -> None:
+    source = inspect.getsource(Tap._setup_signal_handlers)
+    assert "self._handle_termination" in source
+
+
+def test_the_tap_writes_state_through_its_state_writer() -> None:
+    # _exit_now writes the last STATE the way singer-sdk's own handler does.
+    source = inspect.getsource(Tap._handle_termination)
+    assert "self._state_writer.write_state(self.state)" in source
+
+
+def test_the_test_option_values_are_unchanged() -> None:
+    assert CliTestOptionValue.All.value == "all"
+    assert CliTestOptionValue.Disabled.value == "disabled"
+
+
+def test_the_tap_writes_through_the_counting_writer() -> None:
+    tap = TapGongCalls(config={}, parse_env_config=False, validate_config=False)
+    assert isinstance(tap.message_writer, CountingWriter)
+    assert tap.records_written is tap.message_writer.records
+
+
+def test_the_counting_writer_counts_records_per_stream(capsys: pytest.CaptureFixture[str]) -> None:
+    writer = CountingWriter()
+    for stream in ("calls", "calls", "call_details"):
+        writer.write_message(RecordMessage(stream=stream, record={"id": "1"}))
+
+    assert dict(writer.records) == {"calls": 2, "call_details": 1}
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_a_signal_during_a_write_waits_for_the_line_to_end(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    writer = CountingWriter()
+    ran: list[int] = []
+
+    class Interrupting(RecordMessage):
+        def to_dict(self) -> dict[str, object]:
+            # What a signal handler does when it lands while the line is being written.
+            writer.when_line_ends(lambda: ran.append(len(capsys.readouterr().out)))
+            assert ran == [], "the action ran before the line was written"
+            return super().to_dict()
+
+    writer.write_message(Interrupting(stream="calls", record={"id": "1"}))
+
+    assert len(ran) == 1
+    assert ran[0] > 0  # the whole line was out before the action ran
+    assert writer.records["calls"] == 1
+
+
+def test_every_private_sdk_name_the_tap_uses_is_in_the_seam() -> None:
+    from pathlib import Path
+
+    package = Path(sdk_seam.__file__).parent
+    private = ("_validate_config", "_handle_termination", "_state_writer", "cb_test")
+    offenders = [
+        f"{path.name}: {name}"
+        for path in package.glob("*.py")
+        if path.name != "sdk_seam.py"
+        for name in private
+        if name in path.read_text()
+    ]
+    assert offenders == []
