@@ -10,7 +10,7 @@ import inspect
 from typing import TYPE_CHECKING
 
 import pytest
-from singer_sdk import Stream, Tap
+from singer_sdk import Tap
 from singer_sdk.io_base import SingerWriter
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.tap_base import CliTestOptionValue
@@ -38,7 +38,9 @@ def _parameters(function: Callable[..., object]) -> list[str]:
     return [name for name in names if name not in ("self", "cls")]
 
 
-@pytest.mark.parametrize(("owner", "name", "parameters"), PINNED, ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("owner", "name", "parameters"), PINNED, ids=[f"{o.__name__}.{n}" for o, n, _ in PINNED]
+)
 def test_the_sdk_still_has_what_the_seam_overrides(
     owner: type, name: str, parameters: list[str]
 ) -> None:
