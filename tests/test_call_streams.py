@@ -31,8 +31,18 @@ FAST = {"requests_per_second": 500}  # where the request count, not the pace, is
 BLOCKS = ("content", "interaction", "collaboration", "context")
 # Every top-level field is in every record, null when Gong left it out (the record contract).
 PARTY_FIELDS = dict.fromkeys(
-    ("id", "emailAddress", "name", "title", "userId", "speakerId", "context", "affiliation")
-    + ("phoneNumber", "methods")
+    [
+        "id",
+        "emailAddress",
+        "name",
+        "title",
+        "userId",
+        "speakerId",
+        "context",
+        "affiliation",
+        "phoneNumber",
+        "methods",
+    ]
 )
 
 
