@@ -24,6 +24,7 @@ class RunStats:
     private_skipped: int = 0
     child_records: dict[str, int] = field(default_factory=dict)  # per selected child stream
     transcripts_not_ready: int | None = None  # None unless transcripts are selected
+    schema_warnings: int = 0  # fields that did not match their schema (contract.py)
     requests: int = 0
     rate_limited: int = 0
     seconds_waited: float = 0.0
@@ -73,6 +74,8 @@ class RunStats:
         children = "".join(f"{name} {count}, " for name, count in self.child_records.items())
         if self.transcripts_not_ready is not None:
             children += f"transcripts not ready: {self.transcripts_not_ready}, "
+        if self.schema_warnings:  # absent on a clean run, so the usual line stays short
+            children += f"schema warnings: {self.schema_warnings}, "
         return (
             f"Summary: requested {requested}, emitted {self.emitted}, missing {self.missing}, "
             f"private skipped {self.private_skipped}, {children}requests {self.requests}, "

@@ -14,14 +14,13 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from jsonschema import Draft202012Validator, FormatChecker
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import FatalAPIError
 
 from tap_gong_calls.batches import CallFetcher
 from tap_gong_calls.bookmark import bookmark_state, read_bookmark
 from tap_gong_calls.client import GongStream
-from tap_gong_calls.errors import BadResponseError
+from tap_gong_calls.contract import RecordContract
 from tap_gong_calls.selection import Selection
 from tap_gong_calls.timestamps import format_utc, parse_utc, utc_now
 
@@ -50,24 +49,25 @@ def _schemas_dir() -> Traversable:
 
 
 class ValidatedStream(GongStream):
-    """A stream whose records must match its schema file, or the run fails saying where."""
+    """A stream whose records keep to its contract (contract.py): a broken key or an
+    unparseable critical date fails the run saying where; any other mismatch is a warning."""
 
     schema = StreamSchema(SchemaDirectory(_schemas_dir()))
+    critical_date_times: ClassVar[tuple[str, ...]] = ()
 
     @cached_property
-    def _validator(self) -> Draft202012Validator:
-        return Draft202012Validator(self.schema, format_checker=FormatChecker())
+    def contract(self) -> RecordContract:
+        return RecordContract(
+            self.name,
+            self.schema,
+            self.primary_keys or (),
+            critical_date_times=self.critical_date_times,
+            logger=self.logger,
+        )
 
     def checked(self, record: Record, source: str) -> Record:
-        """``record`` if it matches the schema; a clear error naming the field if not."""
-        error = next(iter(self._validator.iter_errors(record)), None)
-        if error is not None:
-            where = "/".join(str(p) for p in error.absolute_path) or "the record"
-            raise BadResponseError(
-                f"Gong sent {source} that does not match the {self.name} schema: "
-                f"{error.message} at {where}"
-            )
-        return record
+        """The record to emit, every top-level field present; fails on a broken key."""
+        return self.contract.check(record, source)
 
 
 class CallsStream(ValidatedStream):
@@ -76,6 +76,7 @@ class CallsStream(ValidatedStream):
     name = "calls"
     primary_keys = ("id",)
     replication_key = "started"
+    critical_date_times = ("started",)  # windows and the bookmark are computed from it
 
     def __init__(self, tap: Tap, written: Mapping[str, int] | None = None) -> None:
         super().__init__(tap)
@@ -119,6 +120,11 @@ class CallsStream(ValidatedStream):
             for child in self.child_streams
             if isinstance(child, CallChildStream) and child.selected
         }
+        self.stats.schema_warnings = sum(
+            stream.contract.warnings
+            for stream in (self, *self.child_streams)
+            if isinstance(stream, ValidatedStream)
+        )
         return self.stats.summary()
 
     def _selection(self) -> Selection:
@@ -258,7 +264,7 @@ class CallChildStream(ValidatedStream):
     def get_records(self, context: Context | None) -> Iterable[Record]:
         records, self._records = self._records, []
         for record in records:
-            yield self.checked(record, f"a {self.name} record of call {record['callId']}")
+            yield self.checked(record, f"a {self.name} record of call {record.get('callId')!r}")
 
     def records_of(self, batch: CallBatch) -> list[Record]:
         """This stream's records of ``batch``, exactly as Gong sent them plus ``callId``."""

@@ -29,6 +29,21 @@ UNKNOWN = ["1234567890123456789", "42"]
 NOT_READY = IDS[7]
 FAST = {"requests_per_second": 500}  # where the request count, not the pace, is under test
 BLOCKS = ("content", "interaction", "collaboration", "context")
+# Every top-level field is in every record, null when Gong left it out (the record contract).
+PARTY_FIELDS = dict.fromkeys(
+    [
+        "id",
+        "emailAddress",
+        "name",
+        "title",
+        "userId",
+        "speakerId",
+        "context",
+        "affiliation",
+        "phoneNumber",
+        "methods",
+    ]
+)
 
 
 @pytest.fixture
@@ -53,11 +68,11 @@ def expected_records(emu: GongEmulator, call_ids: list[str]) -> dict[str, list[d
     return {
         "calls": [emu.calls[c] for c in call_ids],
         "call_participants": [
-            {"callId": c, **party} for c in call_ids for party in held[c].get("parties", [])
+            {**PARTY_FIELDS, "callId": c, **party}
+            for c in call_ids
+            for party in held[c].get("parties", [])
         ],
-        "call_details": [
-            {"callId": c, **{k: held[c][k] for k in BLOCKS if k in held[c]}} for c in call_ids
-        ],
+        "call_details": [{"callId": c, **{k: held[c].get(k) for k in BLOCKS}} for c in call_ids],
         "call_transcripts": [
             {"callId": c, "transcript": emu.transcript_of(c)}
             for c in call_ids

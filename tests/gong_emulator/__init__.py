@@ -14,9 +14,10 @@ Gong would hold, generated from its id.
         ...  # point the tap at emu.url; compare its records with emu.extensive_of(call_id)
 
 Modules: protocol (constants, records, error replies), data (call metadata), parties,
-extensive and transcript (generated content), selector (contentSelector rules), store (the calls
-and per-call settings), paging (filters, cursors), routes (endpoints), rate_limit, faults,
-server (HTTP), emulator (GongEmulator), cli.
+extensive and transcript (generated content), variety (with ``GongEmulator(variety=True)``:
+undocumented enum values, nested nulls, CRM values of every JSON type), selector
+(contentSelector rules), store (the calls and per-call settings), paging (filters, cursors),
+routes (endpoints), rate_limit, faults, server (HTTP), emulator (GongEmulator), cli.
 
 Run it for manual or benchmark use, from the repository root:
 ``python -m tests.gong_emulator --help``.
@@ -41,14 +42,17 @@ from .protocol import (
 from .rate_limit import RETRY_AFTER_STYLES
 from .selector import FULL_SELECTOR
 from .transcript import DEFAULT_TRANSCRIPT_BYTES
+from .variety import CRM_VALUES, NEW_ENUM_VALUES
 
 __all__ = [
     "ABSENT",
     "ALL_SCOPES",
+    "CRM_VALUES",
     "DEFAULT_TRANSCRIPT_BYTES",
     "DEFAULT_WORKSPACE_ID",
     "FAULT_KINDS",
     "FULL_SELECTOR",
+    "NEW_ENUM_VALUES",
     "NO_CALLS_FOUND",
     "PAGE_SIZE",
     "RETRY_AFTER_STYLES",

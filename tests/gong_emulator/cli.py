@@ -40,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--transcript-bytes", type=int, default=DEFAULT_TRANSCRIPT_BYTES, help="per call, about"
     )
+    parser.add_argument(
+        "--variety", action="store_true", help="new enum values, nulls, any CRM JSON"
+    )
     args = parser.parse_args(argv)
 
     scopes = set(ALL_SCOPES)
@@ -57,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         daily_quota=args.daily_quota,
         latency_seconds=args.latency,
         transcript_bytes=args.transcript_bytes,
+        variety=args.variety,
         host=args.host,
         port=args.port,
     )

@@ -27,6 +27,7 @@ class GongEmulator:
 
     All public methods are thread-safe and usable while serving. Every client with valid
     credentials (see `add_client`) shares one rate limit and one daily quota, as a company does.
+    `variety=True` serves data drifting from the documentation (variety.py).
     """
 
     def __init__(
@@ -46,6 +47,7 @@ class GongEmulator:
         max_batch_ids: int = 100,
         transcript_page_size: int = 100,
         transcript_bytes: int = DEFAULT_TRANSCRIPT_BYTES,
+        variety: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
         clock_offset_seconds: float = 0.0,
@@ -70,7 +72,7 @@ class GongEmulator:
         self._lock = threading.Lock()
         self._log: list[RequestRecord] = []
         self._faults = FaultQueue()
-        self._store = CallStore(transcript_bytes)
+        self._store = CallStore(transcript_bytes, variety=variety)
         self._router = Router(
             self._store, max_batch_ids=max_batch_ids, transcript_page_size=transcript_page_size
         )

@@ -12,14 +12,16 @@ from typing import TYPE_CHECKING, Any
 from .extensive import Blocks, make_blocks
 from .protocol import EARLIEST, Call, start_time
 from .transcript import Transcript, make_transcript
+from .variety import vary_blocks, vary_call, vary_transcript
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 
 class CallStore:
-    def __init__(self, transcript_bytes: int) -> None:
+    def __init__(self, transcript_bytes: int, *, variety: bool = False) -> None:
         self.transcript_bytes = transcript_bytes
+        self.variety = variety  # vary generated data as real accounts do (variety.py)
         self._lock = threading.Lock()
         self._calls: dict[str, Call] = {}
         self._not_ready: set[str] = set()
@@ -28,8 +30,9 @@ class CallStore:
         self._transcripts: dict[str, Transcript] = {}
 
     def add(self, call: Call) -> None:
+        call = vary_call(call) if self.variety else dict(call)
         with self._lock:
-            self._calls[str(call["id"])] = dict(call)
+            self._calls[str(call["id"])] = call
 
     def remove(self, call_id: str) -> None:
         with self._lock:
@@ -93,7 +96,9 @@ class CallStore:
         """The call's extensive blocks: the test's override, else generated from its id."""
         with self._lock:
             override = self._blocks.get(str(call["id"]))
-        return copy.deepcopy(override) if override is not None else make_blocks(call)
+        if override is not None:
+            return copy.deepcopy(override)
+        return vary_blocks(make_blocks(call)) if self.variety else make_blocks(call)
 
     def transcript(self, call: Call) -> Transcript | None:
         """The call's transcript, or None while it is not ready."""
@@ -107,4 +112,5 @@ class CallStore:
             return copy.deepcopy(override)
         parties: list[dict[str, Any]] = self.blocks(call).get("parties") or []
         speaker_ids = [party["speakerId"] for party in parties if party.get("speakerId")]
-        return make_transcript(call_id, speaker_ids, size)
+        transcript = make_transcript(call_id, speaker_ids, size)
+        return vary_transcript(transcript) if self.variety else transcript
