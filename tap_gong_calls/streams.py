@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import FatalAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_gong_calls.batches import CallFetcher
 from tap_gong_calls.bookmark import bookmark_state, read_bookmark
@@ -54,6 +55,9 @@ class ValidatedStream(GongStream):
 
     schema = StreamSchema(SchemaDirectory(_schemas_dir()))
     critical_date_times: ClassVar[tuple[str, ...]] = ()
+    # Records leave as Gong sent them: they are parsed JSON, so there is nothing to conform,
+    # and singer-sdk's conforming would turn a mistyped "false" into True.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     @cached_property
     def contract(self) -> RecordContract:

@@ -319,6 +319,7 @@ def test_a_type_mismatch_is_one_warning_per_field_and_counted_in_the_summary():
         calls = seed_calls(3, "2024-03-01T00:00:00Z")
         calls[0]["duration"], calls[1]["duration"] = "12", "13"
         calls[2]["scheduled"] = "soon"
+        calls[2]["isPrivate"] = "false"  # singer-sdk's type conforming would make it True
         emu.add_calls(calls)
         transcript = emu.transcript_of(calls[0]["id"]) or []
         transcript[0]["sentences"][0]["start"] = "160"
@@ -327,13 +328,14 @@ def test_a_type_mismatch_is_one_warning_per_field_and_counted_in_the_summary():
 
     assert run.returncode == 0, run.explain()
     warned = [line for line in run.stderr.splitlines() if " | WARNING " in line]
-    assert len(warned) == 3, warned
+    assert len(warned) == 4, warned
     assert "whose duration is '12', not integer or null (schema calls)" in warned[0]
     assert any("whose scheduled is 'soon', not an ISO-8601 date-time" in w for w in warned)
     assert any("whose transcript[].sentences[].start is '160'" in w for w in warned)
     assert [r["duration"] for r in run.records_of("calls")] == ["12", "13", calls[2]["duration"]]
+    assert run.records_of("calls")[2]["isPrivate"] == "false"  # as Gong sent it
     assert run.records_of("call_transcripts")[0]["transcript"] == transcript
-    assert ", schema warnings: 3, requests " in run.stderr
+    assert ", schema warnings: 4, requests " in run.stderr
 
 
 def broken_key_run(case: str) -> TapRun:
