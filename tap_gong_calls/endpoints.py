@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import datetime
     from collections.abc import Iterable, Iterator
 
-    from tap_gong_calls.client import GongStream, JSONBody
+    from tap_gong_calls.client import GongClient, JSONBody
     from tap_gong_calls.selection import Selection
 
 Item = dict[str, Any]
@@ -55,9 +55,9 @@ class ExtensiveRefusedError(Exception):
 
 
 class CallEndpoints:
-    """The endpoints, through one stream's throttled client, for one selection of streams."""
+    """The endpoints, through the run's client, for one selection of streams."""
 
-    def __init__(self, client: GongStream, selection: Selection) -> None:
+    def __init__(self, client: GongClient, selection: Selection) -> None:
         self.client = client
         self.selection = selection
         self.stats = client.stats

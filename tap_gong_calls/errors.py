@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import time
 from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
@@ -12,6 +14,46 @@ if TYPE_CHECKING:
     import requests
 
 NO_CALLS_FOUND = "No calls found corresponding to the provided filters"
+
+
+def check_response(response: requests.Response, *, api_url: str, max_retry_after: float) -> None:
+    """Raise the exception that says what an answer of Gong that is not a success means."""
+    status = response.status_code
+    endpoint = endpoint_of(response)
+    if status == 429:
+        seconds = retry_after_seconds(response.headers.get("Retry-After"))
+        if seconds is not None and seconds > max_retry_after:
+            resume = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+                seconds=seconds
+            )
+            raise QuotaExhaustedError(
+                f"Gong's rate limit answered {endpoint} with Retry-After {seconds:.0f}s, "
+                f"longer than max_retry_after_seconds ({max_retry_after:.0f}s): the daily "
+                f"quota (10,000 requests per company) is probably used up. Retry after "
+                f"{resume:%Y-%m-%d %H:%M:%S} UTC, or raise max_retry_after_seconds to wait."
+            )
+        deadline = None if seconds is None else time.monotonic() + seconds
+        raise RateLimitedError(describe(response, endpoint), response, deadline)
+    if status >= 500:
+        raise RetriableAPIError(describe(response, endpoint), response)
+    if status in (401, 403):
+        raise GongAuthError(
+            f"Gong refused the request: {describe(response, endpoint)}. Check access_key "
+            f"and access_key_secret (or access_token), that they belong to the workspace "
+            f"you expect and carry the scope this endpoint needs, and that api_url "
+            f"({api_url}) is your company's Gong API host.",
+            status,
+        )
+    if status == 404:
+        raise NotFoundError(response, endpoint)
+    if status >= 400:
+        raise FatalAPIError(f"Gong rejected the request: {describe(response, endpoint)}")
+
+
+def endpoint_of(response: requests.Response) -> str:
+    """``METHOD /path`` of a response, without the query (which can hold a cursor)."""
+    method = response.request.method if response.request is not None else "?"
+    return f"{method} {urlparse(response.url).path}"
 
 
 def gong_errors(response: requests.Response) -> tuple[list[str], str | None]:

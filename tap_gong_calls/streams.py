@@ -14,13 +14,12 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from singer_sdk import SchemaDirectory, StreamSchema
+from singer_sdk import SchemaDirectory, Stream, StreamSchema
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_gong_calls.batches import CallFetcher
 from tap_gong_calls.bookmark import bookmark_state, read_bookmark
-from tap_gong_calls.client import GongStream
 from tap_gong_calls.contract import RecordContract
 from tap_gong_calls.selection import Selection
 from tap_gong_calls.timestamps import format_utc, parse_utc, utc_now
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
 
     from tap_gong_calls.bookmark import Bookmark
+    from tap_gong_calls.client import GongClient
     from tap_gong_calls.endpoints import CallBatch
 
 
@@ -49,7 +49,7 @@ def _schemas_dir() -> Traversable:
     return Path(__file__).resolve().parent.parent / "schemas"
 
 
-class ValidatedStream(GongStream):
+class ValidatedStream(Stream):
     """A stream whose records keep to its contract (contract.py): a broken key or an
     unparseable critical date fails the run saying where; any other mismatch is a warning."""
 
@@ -82,8 +82,12 @@ class CallsStream(ValidatedStream):
     replication_key = "started"
     critical_date_times = ("started",)  # windows and the bookmark are computed from it
 
-    def __init__(self, tap: Tap, written: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self, tap: Tap, client: GongClient, written: Mapping[str, int] | None = None
+    ) -> None:
         super().__init__(tap)
+        self.client = client
+        self.stats = client.stats
         # Records that reached stdout, per stream (the tap's writer counts them).
         self.written: Mapping[str, int] = {} if written is None else written
         if self.config.get("call_ids") is not None:
@@ -93,7 +97,7 @@ class CallsStream(ValidatedStream):
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
         selection = self._selection()
-        fetcher = CallFetcher(self, selection)
+        fetcher = CallFetcher(self.client, selection)
         try:
             call_ids = self.config.get("call_ids")
             batches = (
@@ -185,7 +189,7 @@ class CallsStream(ValidatedStream):
         if fetcher.selection.needs_metadata and self.stats.missing == len(unique):
             raise FatalAPIError(
                 f"None of the {len(unique)} call_ids was found in Gong. Check api_url "
-                f"({self.url_base}) and that the credentials belong to the company and "
+                f"({self.client.url_base}) and that the credentials belong to the company and "
                 f"workspace these calls were recorded in."
             )
 
@@ -238,8 +242,9 @@ class CallsStream(ValidatedStream):
     def _save_bookmark(self, window_end: datetime.datetime) -> None:
         """Every call before ``window_end`` has been emitted: move the bookmark and say so."""
         moment = min(window_end, self._listing_began)
-        if self.server_time is not None:  # Gong's clock, should the machine's run ahead of it
-            moment = min(moment, self.server_time - datetime.timedelta(seconds=1))
+        server_time = self.client.server_time
+        if server_time is not None:  # Gong's clock, should the machine's run ahead of it
+            moment = min(moment, server_time - datetime.timedelta(seconds=1))
         if self._saved_bookmark is not None and self._saved_bookmark >= moment:
             return
         self._saved_bookmark = moment

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
 from tap_gong_calls.bookmark import STREAM, check_state, read_bookmark
-from tap_gong_calls.client import GongStream
+from tap_gong_calls.client import GongClient
 from tap_gong_calls.sdk_seam import GongTapBase
 from tap_gong_calls.settings import (
     GONG_ID_PATTERN,
@@ -168,10 +170,15 @@ class TapGongCalls(GongTapBase):
         ),
     ).to_dict()
 
+    @cached_property
+    def client(self) -> GongClient:
+        """The run's one HTTP client: every request of every stream goes through it."""
+        return GongClient(self.config, self.logger)
+
     @override
-    def discover_streams(self) -> list[GongStream]:
+    def discover_streams(self) -> list[Stream]:
         return [
-            CallsStream(self, written=self.records_written),
+            CallsStream(self, self.client, written=self.records_written),
             CallParticipantsStream(self),
             CallDetailsStream(self),
             CallTranscriptsStream(self),
@@ -209,12 +216,10 @@ class TapGongCalls(GongTapBase):
         # One list request over the last minute proves that api_url answers and the
         # credentials work, for one request. A failure raises the stream's own error
         # (401/403 naming the settings).
-        stream = self.streams["calls"]
-        assert isinstance(stream, GongStream)  # for mypy: discover_streams makes GongStreams
-        stream.check_access()
+        self.client.check_access()
         self.logger.info(
             "Connection test passed: %s answered GET /v2/calls with these credentials.",
-            stream.url_base,
+            self.client.url_base,
         )
 
     @override
