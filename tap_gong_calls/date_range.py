@@ -16,6 +16,7 @@ from tap_gong_calls.endpoints import (
     CallBatch,
     call_id,
 )
+from tap_gong_calls.transcripts import TranscriptBudget, regrouped
 from tap_gong_calls.windows import WindowPlanner, format_utc, parse_utc
 
 if TYPE_CHECKING:
@@ -62,8 +63,8 @@ def batches_in_range(
     """Batches of the calls started in ``[start, end)``, in order, with their transcripts.
 
     Windows of a few pages are listed side by side (``in_flight`` at a time). Their calls are
-    then regrouped a hundred at a time, so each transcript request carries a full 100 ids
-    whatever the windows held, and those requests overlap too.
+    then regrouped for the transcript requests (transcripts.py: 100 ids each when transcripts
+    are ordinary, fewer when they are large), whatever the windows held; those overlap too.
     """
     windows = _windows(gong, start, end, in_flight=in_flight)
     if not gong.selection.transcripts or not gong.selection.needs_metadata:
@@ -71,11 +72,12 @@ def batches_in_range(
             yield from _emitted(window)
         return
     endpoint = EXTENSIVE if gong.selection.needs_blocks else LISTING
+    budget = TranscriptBudget(transcripts_in_flight)
     # Listing runs ahead on its own thread, or it would only move when a transcript arrived.
-    yield from map_in_order(
+    listed = (batch for window in prefetch(windows, depth=1) for batch in _emitted(window))
+    yield from budget.fetched(
+        regrouped(listed, budget.ids_per_request),
         lambda batch: gong.with_transcripts(batch, endpoint),
-        _regrouped(prefetch(windows, depth=1)),
-        max_in_flight=transcripts_in_flight,
     )
 
 
@@ -201,23 +203,6 @@ def _until_expected(
             return
         expected += target
         yield window_start, window_end
-
-
-def _regrouped(windows: Iterator[Window]) -> Iterator[CallBatch]:
-    """The windows' calls in batches of exactly 100 (the last one fewer).
-
-    A batch carries the end of the last window whose every call it or an earlier batch holds.
-    """
-    pending = CallBatch()
-    for window in windows:
-        for batch in window.batches:
-            for item in batch.calls:
-                pending.calls.append(item)
-                if len(pending.calls) == BATCH_SIZE:
-                    yield pending
-                    pending = CallBatch()
-        pending.window_end = window.end
-    yield pending
 
 
 def fetch_window(
