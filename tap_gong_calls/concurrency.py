@@ -15,16 +15,24 @@ ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
 
 
+_END = object()
+
+
 class Cancelled(Exception):  # noqa: N818
     """Raised in a worker whose run was stopped by another worker's failure."""
 
 
 def map_in_order(
-    fn: Callable[[ItemT], ResultT], items: Iterable[ItemT], *, max_in_flight: int
+    fn: Callable[[ItemT], ResultT],
+    items: Iterable[ItemT],
+    *,
+    max_in_flight: int | Callable[[], int],
 ) -> Iterator[ResultT]:
     """Yield ``fn(item)`` for each item, in order, computing up to ``max_in_flight`` at once.
 
     Only ``max_in_flight`` results are ever held, so memory does not grow with the input.
+    A callable ``max_in_flight`` is asked again before each new item starts (up to 32): a
+    budget that shrinks holds new items back.
     The caller's thread does the yielding, which keeps singer-sdk (single-threaded) happy.
     When one call fails, no new call starts and the failure is raised in order.
     """
@@ -41,23 +49,28 @@ def map_in_order(
             stop.set()
             raise
 
+    limit = max_in_flight if callable(max_in_flight) else lambda: max_in_flight
     pending: deque[Future[ResultT]] = deque()
     source = iter(items)
-    with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="gong") as pool:
+
+    def fill() -> None:
+        while len(pending) < limit():
+            item = next(source, _END)
+            if item is _END:
+                return
+            pending.append(pool.submit(guarded, item))  # type: ignore[arg-type]
+
+    workers = 32 if callable(max_in_flight) else max_in_flight  # threads start as needed
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gong") as pool:
         try:
-            for item in source:
-                pending.append(pool.submit(guarded, item))
-                if len(pending) >= max_in_flight:
-                    break
+            fill()
             while pending:
                 try:
                     result = pending.popleft().result()
                 except Cancelled:
                     # A later item failed first; its error is the one worth showing.
                     raise failures[0] from None
-                for item in source:
-                    pending.append(pool.submit(guarded, item))
-                    break
+                fill()
                 yield result
         finally:
             stop.set()

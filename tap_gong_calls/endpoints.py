@@ -43,6 +43,7 @@ class CallBatch:
     missing: list[str] = field(default_factory=list)  # configured ids Gong does not know
     transcripts_asked: bool = False
     not_ready: int = 0  # calls without a transcript yet
+    no_transcript: list[str] = field(default_factory=list)  # the ids asked for, without one
     window_end: datetime.datetime | None = None  # set: every call before it was fetched
 
 
@@ -174,7 +175,8 @@ class CallEndpoints:
             by_id = {str(t["callId"]): t for t in transcripts}
             batch.transcripts = [by_id[c] for c in wanted if c in by_id]
             batch.transcripts_asked = True
-            batch.not_ready = len(wanted) - len(batch.transcripts)
+            batch.no_transcript = [c for c in wanted if c not in by_id]
+            batch.not_ready = len(batch.no_transcript)
         return batch
 
     def without_private(self, items: list[Item]) -> list[Item]:

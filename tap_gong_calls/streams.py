@@ -186,7 +186,7 @@ class CallsStream(ValidatedStream):
             "batched by 100" if batched else "one GET /v2/calls/{id} each",
         )
         yield from fetcher.by_ids(unique, batched=batched)
-        if fetcher.selection.needs_metadata and self.stats.missing == len(unique):
+        if self.stats.missing == len(unique):
             raise FatalAPIError(
                 f"None of the {len(unique)} call_ids was found in Gong. Check api_url "
                 f"({self.client.url_base}) and that the credentials belong to the company and "

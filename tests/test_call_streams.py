@@ -89,14 +89,16 @@ def assert_records_match_their_schemas(run: TapRun) -> None:
             validator.validate(message["record"])
 
 
-def test_232_ids_with_every_stream_cost_3_extensive_and_3_transcript_requests(
+def test_232_ids_with_every_stream_cost_3_extensive_and_4_transcript_requests(
     emulator: GongEmulator,
 ) -> None:
     run = run_tap(config(emulator, call_ids=IDS + UNKNOWN), streams=ALL_STREAMS)
 
     assert run.returncode == 0, run.explain()
+    # The first transcript request carries 10 ids (how large transcripts are is not known
+    # yet), the others 100: 10 + 100 + 100 + 20.
     assert sorted(endpoints(emulator)) == sorted(
-        ["POST /v2/calls/extensive"] * 3 + ["POST /v2/calls/transcript"] * 3
+        ["POST /v2/calls/extensive"] * 3 + ["POST /v2/calls/transcript"] * 4
     )
     expected = expected_records(emulator, IDS)
     for stream in ALL_STREAMS:
@@ -156,7 +158,17 @@ def test_transcripts_alone_cost_only_transcript_requests(emulator: GongEmulator,
     run = run_tap(config(emulator, **settings), streams=("call_transcripts",))
 
     assert run.returncode == 0, run.explain()
-    assert set(endpoints(emulator)) == {"POST /v2/calls/transcript"}
+    transcript_requests = [r for r in emulator.requests if r.path == "/v2/calls/transcript"]
+    others = [r for r in emulator.requests if r.path != "/v2/calls/transcript"]
+    assert transcript_requests
+    if mode == "ids":  # the one id without a transcript is looked up: not ready, not unknown
+        assert [(r.path, r.body) for r in others] == [
+            ("/v2/calls/extensive", {"filter": {"callIds": [NOT_READY]}})
+        ]
+        assert "missing 0" in run.stderr
+        assert "transcripts not ready: 1" in run.stderr
+    else:
+        assert others == []
     assert {m["stream"] for m in run.messages if m["type"] in ("SCHEMA", "RECORD")} == {
         "call_transcripts"
     }
@@ -202,13 +214,14 @@ def test_date_range_of_1000_calls_emits_every_record_once_at_2_requests_per_100(
         assert len(emitted) == len(expected[stream]), stream
         assert set(emitted) == {json.dumps(r, sort_keys=True) for r in expected[stream]}, stream
     assert len(emulator.requests) <= 2 * 10 + 8, endpoints(emulator)
-    # Transcripts are asked for a full 100 ids at a time, whatever the windows held.
+    # Transcripts are asked for a full 100 ids at a time, whatever the windows held, after a
+    # first request of 10 that tells how large they are.
     asked = [
         len(r.body["filter"]["callIds"])
         for r in emulator.requests
         if r.body and (r.path == "/v2/calls/transcript")
     ]
-    assert sorted(asked) == [100] * 10
+    assert sorted(asked) == [10, 90] + [100] * 9
     assert_records_match_their_schemas(run)
 
 

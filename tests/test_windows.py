@@ -69,3 +69,14 @@ def test_a_window_resizes_from_its_own_length_when_planned_ahead() -> None:
     planner.completed(400, span=datetime.timedelta(hours=12))
     start, end = next(planner)
     assert end - start == datetime.timedelta(hours=3)
+
+
+def test_planned_windows_end_on_whole_seconds() -> None:
+    # Gong reads fromDateTime/toDateTime to the second: a fraction would drop or repeat calls.
+    start = datetime.datetime(2024, 1, 1, tzinfo=UTC)
+    end = start + datetime.timedelta(hours=1)
+    planner = WindowPlanner(start, end, size=datetime.timedelta(seconds=7.3))
+    windows = list(itertools.islice(planner, 5))
+
+    assert all(b.microsecond == 0 for _, b in windows)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(windows))
