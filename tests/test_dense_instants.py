@@ -60,7 +60,13 @@ def test_1100_calls_in_one_second_arrive_once_for_about_a_request_per_page(
     windows = {(r.query["fromDateTime"], r.query["toDateTime"]) for r in emulator.requests}
     assert all("." not in bound for window in windows for bound in window), windows
     assert run.last_state == {
-        "bookmarks": {"calls": {"replication_key": "started", "replication_key_value": END}}
+        "bookmarks": {
+            "calls": {
+                "replication_key": "started",
+                "replication_key_value": END,
+                "workspace_id": None,
+            }
+        }
     }
     bookmarks = [s["bookmarks"]["calls"]["replication_key_value"] for s in run.states]
     assert bookmarks == sorted(bookmarks)
