@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from tap_gong_calls.endpoints import Item
 
 WorkT = TypeVar("WorkT")
-# Ids of the first transcript request: 25 transcripts of 1 MB parse to ~110 MB of objects,
+# Ids of the first transcript request: 20 transcripts of 1 MB parse to ~90 MB of objects,
 # what the requests in flight may hold later; a quiet hourly run needs no second request.
-FIRST_IDS = 25
+FIRST_IDS = 20
 # Transcript JSON one request may bring (100 ids up to ~120 KB a transcript), and all the
 # requests in flight together: 4 of 100 ordinary (~50 KB) transcripts, as before this budget.
 BYTES_PER_REQUEST = 12_000_000

@@ -95,8 +95,8 @@ def test_232_ids_with_every_stream_cost_3_extensive_and_4_transcript_requests(
     run = run_tap(config(emulator, call_ids=IDS + UNKNOWN), streams=ALL_STREAMS)
 
     assert run.returncode == 0, run.explain()
-    # The first transcript request carries 25 ids (how large transcripts are is not known
-    # yet), the others 100: 25 + 100 + 100 + 7.
+    # The first transcript request carries 20 ids (how large transcripts are is not known
+    # yet), the others 100: 20 + 100 + 100 + 12.
     assert sorted(endpoints(emulator)) == sorted(
         ["POST /v2/calls/extensive"] * 3 + ["POST /v2/calls/transcript"] * 4
     )
@@ -221,7 +221,7 @@ def test_date_range_of_1000_calls_emits_every_record_once_at_2_requests_per_100(
         for r in emulator.requests
         if r.body and (r.path == "/v2/calls/transcript")
     ]
-    assert sorted(asked) == [25, 75] + [100] * 9
+    assert sorted(asked) == [20, 80] + [100] * 9
     assert_records_match_their_schemas(run)
 
 
