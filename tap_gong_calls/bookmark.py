@@ -8,13 +8,16 @@ taken for "no state", which would re-read everything without a word.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from singer_sdk.exceptions import FatalAPIError
 
 from tap_gong_calls.timestamps import format_utc, parse_utc
 
 if TYPE_CHECKING:
-    import datetime
+    import logging
     from collections.abc import Mapping
 
 STREAM = "calls"
@@ -104,3 +107,77 @@ def bookmark_state(moment: datetime.datetime, workspace_id: str | None) -> dict[
         "replication_key_value": format_utc(moment),
         FILTER_KEY: workspace_id,
     }
+
+
+class RangeBookmark:
+    """The bookmark of one date-range run: where the run starts, and how far it may move.
+
+    The run begins listing at ``listing_began``: no call it lists can have started after that
+    moment (whatever end_date says), so the bookmark never passes it, nor Gong's own clock.
+    """
+
+    def __init__(
+        self,
+        stream_state: Mapping[str, Any],
+        *,
+        workspace_id: str | None,
+        logger: logging.Logger,
+        now: datetime.datetime,
+    ) -> None:
+        self.listing_began = now
+        self.workspace_id = workspace_id
+        self.logger = logger
+        self.found = self._usable(read_bookmark(stream_state, now=now))
+        self._moment = None if self.found is None else self.found.moment
+
+    def range(
+        self,
+        start_date: datetime.datetime,
+        end_date: datetime.datetime | None,
+        lookback: datetime.timedelta,
+    ) -> tuple[datetime.datetime, datetime.datetime]:
+        """``[start, end)`` of this run: from the bookmark less ``lookback`` (or start_date)."""
+        start, end = start_date, end_date or self.listing_began
+        if self.found is not None:
+            start = max(start, self.found.moment - lookback)
+        self.logger.info(
+            "Mode: date range, calls from %s to %s (bookmark %s, lookback %s days)",
+            format_utc(start),
+            format_utc(end),
+            format_utc(self.found.moment) if self.found else "none",
+            lookback.days,
+        )
+        if end_date is not None and start >= end:
+            raise FatalAPIError(
+                f"end_date {format_utc(end)} is not after where this run starts "
+                f"({format_utc(start)}: the bookmark minus lookback_days): move end_date "
+                f"later, or remove it to extract up to now."
+            )
+        return start, end
+
+    def advance(
+        self, window_end: datetime.datetime, server_time: datetime.datetime | None
+    ) -> dict[str, Any] | None:
+        """The new state entries once every call before ``window_end`` was emitted, if any."""
+        moment = min(window_end, self.listing_began)
+        if server_time is not None:  # Gong's clock, should the machine's run ahead of it
+            moment = min(moment, server_time - datetime.timedelta(seconds=1))
+        if self._moment is not None and self._moment >= moment:
+            return None
+        self._moment = moment
+        return bookmark_state(moment, self.workspace_id)
+
+    def _usable(self, bookmark: Bookmark | None) -> Bookmark | None:
+        """``bookmark``, unless it was made under another filter."""
+        if bookmark is None or not bookmark.filter_known:
+            return bookmark
+        if bookmark.workspace_id == self.workspace_id:
+            return bookmark
+        self.logger.info(
+            "Not using the bookmark %s: it was made with workspace_id %s and this run has "
+            "%s, so it says nothing about this run's calls. Starting from start_date.",
+            format_utc(bookmark.moment),
+            bookmark.workspace_id or "unset",
+            self.workspace_id or "unset",
+        )
+        return None

@@ -8,17 +8,18 @@ transcripts. A refusal (401/403) of either is explained as the missing scope it 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from singer_sdk.exceptions import FatalAPIError
 
 from tap_gong_calls.errors import BadResponseError, GongAuthError, NotFoundError
 from tap_gong_calls.selection import EXTENSIVE_SCOPE, TRANSCRIPT_SCOPE
+from tap_gong_calls.timestamps import format_utc
 
 if TYPE_CHECKING:
     import datetime
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
 
     from tap_gong_calls.client import GongClient, JSONBody
     from tap_gong_calls.selection import Selection
@@ -34,16 +35,20 @@ TRANSCRIPT = "POST /v2/calls/transcript"
 _KEY = {LISTING: "calls", EXTENSIVE: "calls", TRANSCRIPT: "callTranscripts"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class CallBatch:
-    """Up to 100 calls with everything the selected streams need of them."""
+    """Up to 100 calls with everything the selected streams need of them.
 
-    calls: list[Item] = field(default_factory=list)  # extensive items: {"metaData": …, …}
-    transcripts: list[Item] = field(default_factory=list)  # {"callId", "transcript"}
-    missing: list[str] = field(default_factory=list)  # configured ids Gong does not know
+    Complete when built (a new batch is made to add to one), so that what a stream is handed
+    cannot change under it.
+    """
+
+    calls: tuple[Item, ...] = ()  # extensive items: {"metaData": …, …}
+    transcripts: tuple[Item, ...] = ()  # {"callId", "transcript"}
+    missing: tuple[str, ...] = ()  # configured ids Gong does not know
     transcripts_asked: bool = False
+    no_transcript: tuple[str, ...] = ()  # of the ids asked for, those without one yet
     not_ready: int = 0  # calls without a transcript yet
-    no_transcript: list[str] = field(default_factory=list)  # the ids asked for, without one
     window_end: datetime.datetime | None = None  # set: every call before it was fetched
 
 
@@ -58,11 +63,21 @@ class ExtensiveRefusedError(Exception):
 class CallEndpoints:
     """The endpoints, through the run's client, for one selection of streams."""
 
-    def __init__(self, client: GongClient, selection: Selection) -> None:
+    def __init__(
+        self, client: GongClient, selection: Selection, *, workspace_id: str | None = None
+    ) -> None:
         self.client = client
         self.selection = selection
+        self.workspace_id = workspace_id
         self.stats = client.stats
         self.logger = client.logger
+
+    def range_filter(self, start: datetime.datetime, end: datetime.datetime) -> dict[str, str]:
+        """The filter of the calls started in ``[start, end)`` (of the workspace, if one)."""
+        filters = {"fromDateTime": format_utc(start), "toDateTime": format_utc(end)}
+        if self.workspace_id:
+            filters["workspaceId"] = self.workspace_id
+        return filters
 
     def pages(self, endpoint: str, filters: dict[str, Any]) -> Iterator[Page]:
         """Each page of ``endpoint`` for ``filters``: its items, totalRecords and more-to-come.
@@ -168,22 +183,27 @@ class CallEndpoints:
         return self.with_transcripts_of(batch, wanted, found)
 
     def with_transcripts_of(
-        self, batch: CallBatch, wanted: list[str], transcripts: list[Item]
+        self, batch: CallBatch, wanted: Sequence[str], transcripts: list[Item]
     ) -> CallBatch:
         """``batch`` with the transcripts of the ``wanted`` calls, in their order."""
-        if self.selection.transcripts:
-            by_id = {str(t["callId"]): t for t in transcripts}
-            batch.transcripts = [by_id[c] for c in wanted if c in by_id]
-            batch.transcripts_asked = True
-            batch.no_transcript = [c for c in wanted if c not in by_id]
-            batch.not_ready = len(batch.no_transcript)
-        return batch
+        if not self.selection.transcripts:
+            return batch
+        by_id = {str(t["callId"]): t for t in transcripts}
+        no_transcript = tuple(c for c in wanted if c not in by_id)
+        return replace(
+            batch,
+            transcripts=tuple(by_id[c] for c in wanted if c in by_id),
+            transcripts_asked=True,
+            no_transcript=no_transcript,
+            not_ready=len(no_transcript),
+        )
 
-    def without_private(self, items: list[Item]) -> list[Item]:
+    def without_private(self, items: Iterable[Item]) -> tuple[Item, ...]:
         """``items`` less the private calls, when those are excluded."""
+        items = tuple(items)
         if not self.selection.exclude_private:
             return items
-        kept = [item for item in items if item["metaData"].get("isPrivate") is not True]
+        kept = tuple(item for item in items if item["metaData"].get("isPrivate") is not True)
         self.stats.private_skipped += len(items) - len(kept)
         return kept
 

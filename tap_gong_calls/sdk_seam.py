@@ -1,20 +1,29 @@
-"""Where the tap goes beyond singer-sdk's public Tap API, each place saying why.
+"""Where the tap goes beyond singer-sdk's public API, each place saying why.
 
-singer-sdk 0.54 has no public hook for these, so they override private or CLI-level methods.
-tests/test_sdk_seam.py pins the signatures they rely on, so an upgrade that changes one fails
-there, by name, instead of somewhere in a run.
+singer-sdk 0.54 has no public hook for these, so they override private, final or CLI-level
+methods. tests/test_sdk_seam.py pins the signatures they rely on, so an upgrade that changes
+one fails there, by name, instead of somewhere in a run. No other module of the tap touches
+singer-sdk's internals.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import logging
 import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk import Tap
-from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
+from singer_sdk import Stream, Tap
+from singer_sdk.exceptions import (
+    AbortedSyncFailedException,
+    AbortedSyncPausedException,
+    ConfigValidationError,
+    FatalAPIError,
+)
+from singer_sdk.metrics import Point, get_metrics_logger
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_gong_calls.bookmark import StateError, check_state
@@ -30,6 +39,10 @@ if TYPE_CHECKING:
     from types import FrameType
 
     import click
+    from singer_sdk.helpers.types import Context, Record
+
+# The context key of the syncs singer-sdk runs for a child stream, one per batch of calls.
+BATCH_CONTEXT_KEY = "batch"
 
 
 class GongTapBase(Tap):
@@ -159,3 +172,64 @@ class GongTapBase(Tap):
     def _fail(cls, message: str) -> None:
         cls.logger.error(message)
         sys.exit(1)
+
+
+class WindowBookmarkedStream(Stream):
+    """A stream whose bookmark the tap moves itself, a completed window at a time."""
+
+    @override
+    def _increment_stream_state(
+        self, latest_record: Record, *, context: Context | None = None
+    ) -> None:
+        # singer-sdk would move the bookmark to each record's replication key value, comparing
+        # Gong's mixed-offset timestamps as text, and past windows not yet complete.
+        return
+
+    def write_bookmark(self, entries: Mapping[str, Any]) -> None:
+        """Set the stream's bookmark to ``entries``; the next STATE message carries it."""
+        state = self.stream_state
+        state.update(entries)
+        # Public but "internal to the SDK": what promotes the new bookmark into the state.
+        self.finalize_state_progress_markers(state)
+
+
+class BatchFedStream(Stream):
+    """A child stream synced once per batch of calls its parent hands it, not once per call.
+
+    singer-sdk would write its SCHEMA and a few log lines on every sync: here the SCHEMA goes
+    out once per run, and the per-batch lines only at DEBUG.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schema_sent = False
+        self.logger.addFilter(_per_batch_lines)
+        metrics = get_metrics_logger()
+        if _per_batch_lines not in metrics.filters:
+            metrics.addFilter(_per_batch_lines)
+
+    def sync_batch(self, number: int) -> None:
+        """Write this stream's records of batch ``number`` (what get_records yields now)."""
+        if not self.selected:
+            return
+        # As singer-sdk's own loop over children does: a child stopped at a record limit (a
+        # dry run, --test=…) does not stop its siblings or its parent.
+        with contextlib.suppress(AbortedSyncFailedException, AbortedSyncPausedException):
+            self.sync(context={BATCH_CONTEXT_KEY: number})
+
+    @override
+    def _write_schema_message(self) -> None:
+        if not self._schema_sent:
+            super()._write_schema_message()
+            self._schema_sent = True
+
+
+def _per_batch_lines(record: logging.LogRecord) -> bool:
+    """False for singer-sdk's per-batch INFO lines of a child stream's sync, at INFO."""
+    if record.levelno > logging.INFO or logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+        return True
+    args = record.args if isinstance(record.args, tuple) else ()
+    if args and isinstance(args[0], Point):  # METRIC lines carry the sync's context
+        context = args[0].tags.get("context") or {}
+        return BATCH_CONTEXT_KEY not in context
+    return not str(record.msg).startswith("Beginning sync of")

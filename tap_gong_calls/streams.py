@@ -1,8 +1,10 @@
 """The four streams: ``calls``, and the participants, details and transcripts of those calls.
 
-``calls`` drives the run: it fetches batches of up to 100 calls (batches.py) and hands each
-batch to the selected child streams, so one request serves every stream. singer-sdk would
-otherwise sync a child once per parent record, one request per call.
+Streams describe their schema and keys and write the records they are handed. ``calls``
+takes the batches of up to 100 calls that a mode makes (ids_mode.py or date_range.py,
+through the endpoints and the tap's one client) and hands each batch down to the selected
+child streams, so one request serves every stream: singer-sdk would otherwise sync a child
+once per parent record, one request per call.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from singer_sdk import SchemaDirectory, Stream, StreamSchema
-from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_gong_calls.batches import CallFetcher
-from tap_gong_calls.bookmark import bookmark_state, read_bookmark
+from tap_gong_calls.bookmark import RangeBookmark
 from tap_gong_calls.contract import RecordContract
+from tap_gong_calls.date_range import range_batches
+from tap_gong_calls.endpoints import CallEndpoints
+from tap_gong_calls.ids_mode import id_batches
+from tap_gong_calls.sdk_seam import BatchFedStream, WindowBookmarkedStream
 from tap_gong_calls.selection import Selection
-from tap_gong_calls.timestamps import format_utc, parse_utc, utc_now
+from tap_gong_calls.timestamps import parse_utc, utc_now
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -36,7 +40,6 @@ if TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context, Record
 
-    from tap_gong_calls.bookmark import Bookmark
     from tap_gong_calls.client import GongClient
     from tap_gong_calls.endpoints import CallBatch
 
@@ -74,7 +77,7 @@ class ValidatedStream(Stream):
         return self.contract.check(record, source)
 
 
-class CallsStream(ValidatedStream):
+class CallsStream(ValidatedStream, WindowBookmarkedStream):
     """Gong calls (``CallBasicData``), by configured id or by date range."""
 
     name = "calls"
@@ -96,26 +99,23 @@ class CallsStream(ValidatedStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
-        selection = self._selection()
-        fetcher = CallFetcher(self.client, selection)
+        gong = CallEndpoints(
+            self.client, self._selection(), workspace_id=self.config.get("workspace_id")
+        )
+        call_ids: list[str] | None = self.config.get("call_ids")
+        bookmark: RangeBookmark | None = None
         try:
-            call_ids = self.config.get("call_ids")
-            batches = (
-                self._batches_by_id(fetcher, list(call_ids))
-                if call_ids is not None
-                else self._batches_in_range(fetcher)
-            )
+            if call_ids is not None:
+                batches = id_batches(gong, list(call_ids), batch_call_ids=self._batch_ids)
+            else:
+                bookmark = self._range_bookmark()
+                batches = self._range_batches(gong, bookmark)
             for number, batch in enumerate(batches, start=1):
-                for call_id in batch.missing:
-                    self.logger.warning("Call %s was not found in Gong: skipped", call_id)
-                self.stats.missing += len(batch.missing)
-                for item in batch.calls:
-                    call = item["metaData"]
-                    yield self.checked(call, f"a call (id {call.get('id')!r})")
-                    self.stats.emitted += 1
-                self._serve_children(batch, number)
-                if batch.window_end is not None:
-                    self._save_bookmark(batch.window_end)
+                yield from self._emit(batch, number)
+                if batch.window_end is not None and bookmark is not None:
+                    entries = bookmark.advance(batch.window_end, self.client.server_time)
+                    if entries is not None:
+                        self.write_bookmark(entries)
                 self.stats.maybe_log_progress(self.logger)
         finally:
             self.logger.info(self.summary())
@@ -135,6 +135,30 @@ class CallsStream(ValidatedStream):
         )
         return self.stats.summary()
 
+    @override
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> Iterable[Context | None]:
+        # Children are handed a batch at a time by _emit, never a call at a time.
+        return ()
+
+    def _emit(self, batch: CallBatch, number: int) -> Iterator[Record]:
+        """The batch's calls, then its records of every selected child stream."""
+        for call_id in batch.missing:
+            self.logger.warning("Call %s was not found in Gong: skipped", call_id)
+        self.stats.missing += len(batch.missing)
+        for item in batch.calls:
+            call = item["metaData"]
+            yield self.checked(call, f"a call (id {call.get('id')!r})")
+            self.stats.emitted += 1
+        for child in self.child_streams:
+            if isinstance(child, CallChildStream) and child.selected and child.take(batch):
+                child.sync_batch(number)
+        if batch.transcripts_asked:
+            self.stats.transcripts_not_ready = (
+                self.stats.transcripts_not_ready or 0
+            ) + batch.not_ready
+
     def _selection(self) -> Selection:
         children = {child.name: child.selected for child in self.child_streams}
         return Selection(
@@ -145,115 +169,31 @@ class CallsStream(ValidatedStream):
             exclude_private=bool(self.config["exclude_private_calls"]),
         )
 
-    def _serve_children(self, batch: CallBatch, number: int) -> None:
-        served = False
-        for child in self.child_streams:
-            if isinstance(child, CallChildStream) and child.selected:
-                served = child.take(batch) > 0 or served
-        if batch.transcripts_asked:
-            self.stats.transcripts_not_ready = (
-                self.stats.transcripts_not_ready or 0
-            ) + batch.not_ready
-        if served:
-            self._sync_children({"batch": number})
+    @property
+    def _batch_ids(self) -> bool:
+        return bool(self.config["batch_call_ids"])
 
-    @override
-    def generate_child_contexts(
-        self, record: Record, context: Context | None
-    ) -> Iterable[Context | None]:
-        # Children are served a batch at a time by _serve_children, never per call.
-        return ()
-
-    @override
-    def _increment_stream_state(
-        self, latest_record: Record, *, context: Context | None = None
-    ) -> None:
-        # The bookmark is the end of the last completed window, set by _save_bookmark. A
-        # per-record bookmark would compare Gong's mixed-offset timestamps as text.
-        return
-
-    # -- ids mode -----------------------------------------------------------------------
-
-    def _batches_by_id(self, fetcher: CallFetcher, call_ids: list[str]) -> Iterator[CallBatch]:
-        unique = list(dict.fromkeys(call_ids))
-        if len(unique) < len(call_ids):
-            self.logger.info("Ignoring %d duplicate call_ids", len(call_ids) - len(unique))
-        self.stats.requested = len(unique)
-        batched = bool(self.config["batch_call_ids"]) or fetcher.selection.needs_blocks
-        self.logger.info(
-            "Mode: call_ids, %d calls, %s",
-            len(unique),
-            "batched by 100" if batched else "one GET /v2/calls/{id} each",
-        )
-        yield from fetcher.by_ids(unique, batched=batched)
-        if self.stats.missing == len(unique):
-            raise FatalAPIError(
-                f"None of the {len(unique)} call_ids was found in Gong. Check api_url "
-                f"({self.client.url_base}) and that the credentials belong to the company and "
-                f"workspace these calls were recorded in."
-            )
-
-    # -- date-range mode ----------------------------------------------------------------
-
-    def _batches_in_range(self, fetcher: CallFetcher) -> Iterator[CallBatch]:
-        # No call listed from here on can have started after this moment (whatever end_date
-        # says), so the bookmark never passes it: a call recorded after the run is not skipped.
-        self._listing_began = utc_now()
-        start = parse_utc(str(self.config["start_date"]))
-        end_date = self.config.get("end_date")
-        end = parse_utc(str(end_date)) if end_date else self._listing_began
-        lookback = datetime.timedelta(days=int(self.config["lookback_days"]))
-        bookmark = self._read_bookmark()
-        if bookmark is not None:
-            start = max(start, bookmark.moment - lookback)
-        self._saved_bookmark = None if bookmark is None else bookmark.moment
-        self.logger.info(
-            "Mode: date range, calls from %s to %s (bookmark %s, lookback %s days)",
-            format_utc(start),
-            format_utc(end),
-            format_utc(bookmark.moment) if bookmark else "none",
-            lookback.days,
-        )
-        if start >= end:
-            if end_date:
-                raise FatalAPIError(
-                    f"end_date {format_utc(end)} is not after where this run starts "
-                    f"({format_utc(start)}: the bookmark minus lookback_days): move end_date "
-                    f"later, or remove it to extract up to now."
-                )
-            return
-        yield from fetcher.in_range(start, end)
-
-    def _read_bookmark(self) -> Bookmark | None:
-        """The state's bookmark, unless it was made under another filter."""
-        bookmark = read_bookmark(self.stream_state, now=self._listing_began)
+    def _range_bookmark(self) -> RangeBookmark:
         workspace_id = self.config.get("workspace_id")
-        if bookmark is not None and bookmark.filter_known and bookmark.workspace_id != workspace_id:
-            self.logger.info(
-                "Not using the bookmark %s: it was made with workspace_id %s and this run has "
-                "%s, so it says nothing about this run's calls. Starting from start_date.",
-                format_utc(bookmark.moment),
-                bookmark.workspace_id or "unset",
-                workspace_id or "unset",
-            )
-            return None
-        return bookmark
+        return RangeBookmark(
+            self.stream_state,
+            workspace_id=None if workspace_id is None else str(workspace_id),
+            logger=self.logger,
+            now=utc_now(),
+        )
 
-    def _save_bookmark(self, window_end: datetime.datetime) -> None:
-        """Every call before ``window_end`` has been emitted: move the bookmark and say so."""
-        moment = min(window_end, self._listing_began)
-        server_time = self.client.server_time
-        if server_time is not None:  # Gong's clock, should the machine's run ahead of it
-            moment = min(moment, server_time - datetime.timedelta(seconds=1))
-        if self._saved_bookmark is not None and self._saved_bookmark >= moment:
-            return
-        self._saved_bookmark = moment
-        state = self.stream_state
-        state.update(bookmark_state(moment, self.config.get("workspace_id")))
-        self.finalize_state_progress_markers(state)
+    def _range_batches(self, gong: CallEndpoints, bookmark: RangeBookmark) -> Iterator[CallBatch]:
+        end_date = self.config.get("end_date")
+        start, end = bookmark.range(
+            parse_utc(str(self.config["start_date"])),
+            parse_utc(str(end_date)) if end_date else None,
+            datetime.timedelta(days=int(self.config["lookback_days"])),
+        )
+        if start < end:
+            yield from range_batches(gong, start, end)
 
 
-class CallChildStream(ValidatedStream):
+class CallChildStream(ValidatedStream, BatchFedStream):
     """Records about the calls of the batch ``calls`` hands over before each sync."""
 
     parent_stream_type = CallsStream
@@ -265,7 +205,7 @@ class CallChildStream(ValidatedStream):
         self._records: list[Record] = []
 
     def take(self, batch: CallBatch) -> int:
-        """Hold this stream's records of ``batch`` for the next sync; return how many."""
+        """Hold this stream's records of ``batch`` for its next sync; return how many."""
         self._records = self.records_of(batch)
         return len(self._records)
 

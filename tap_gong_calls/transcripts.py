@@ -18,7 +18,8 @@ from tap_gong_calls.concurrency import map_in_order
 from tap_gong_calls.endpoints import BATCH_SIZE, CallBatch
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    import datetime
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from tap_gong_calls.endpoints import Item
 
@@ -64,7 +65,7 @@ class TranscriptBudget:
         request = per * self.ids_per_request()
         return max(1, min(self.max_in_flight, int(BYTES_IN_FLIGHT // max(request, 1))))
 
-    def measure(self, transcripts: list[Item]) -> None:
+    def measure(self, transcripts: Sequence[Item]) -> None:
         """Count the JSON size of the transcripts one response brought."""
         if not transcripts:
             return
@@ -97,18 +98,21 @@ def regrouped(batches: Iterable[CallBatch], size: Callable[[], int]) -> Iterator
     A group carries the missing ids met on the way, and the end of the last window whose
     every call it or an earlier group holds.
     """
-    pending, limit = CallBatch(), size()
+    calls: list[Item] = []
+    missing: list[str] = []
+    window_end: datetime.datetime | None = None
+    limit = size()
     for batch in batches:
-        pending.missing.extend(batch.missing)
+        missing.extend(batch.missing)
         for item in batch.calls:
-            pending.calls.append(item)
-            if len(pending.calls) >= limit:
-                yield pending
-                pending, limit = CallBatch(), size()
+            calls.append(item)
+            if len(calls) >= limit:
+                yield CallBatch(calls=tuple(calls), missing=tuple(missing), window_end=window_end)
+                calls, missing, window_end, limit = [], [], None, size()
         if batch.window_end is not None:
-            pending.window_end = batch.window_end
-    if pending.calls or pending.missing or pending.window_end is not None:
-        yield pending
+            window_end = batch.window_end
+    if calls or missing or window_end is not None:
+        yield CallBatch(calls=tuple(calls), missing=tuple(missing), window_end=window_end)
 
 
 def sized_chunks(items: list[str], size: Callable[[], int]) -> Iterator[list[str]]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tap_gong_calls.windows import parse_utc
+from tap_gong_calls.timestamps import parse_utc
 from tests.gong_emulator import Fault, GongEmulator, make_call, seed_calls
 from tests.tap_runner import CREDENTIALS, run_tap
 

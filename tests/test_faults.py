@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tap_gong_calls.windows import parse_utc
+from tap_gong_calls.timestamps import parse_utc
 from tests.gong_emulator import ABSENT, Fault, GongEmulator, make_call, seed_calls
 from tests.tap_runner import CREDENTIALS, TapRun, play_selected, run_tap
 

@@ -1,27 +1,27 @@
-"""Turns configured ids or a date range into batches of calls, each fetched once for all streams.
+"""The ids mode: configured call ids, in batches of up to 100, each fetched once for all streams.
 
 Every selected stream is served from the batch, so a call costs the same requests whether one
-stream or four are selected: one extensive request per 100 calls for ``calls``,
-``call_participants`` and ``call_details``, one transcript request per 100 for
-``call_transcripts``.
+stream or four are selected: one ``POST /v2/calls/extensive`` per 100 ids for ``calls``,
+``call_participants`` and ``call_details``, one ``POST /v2/calls/transcript`` per 100 for
+``call_transcripts``. Without the extensive scope, ``calls`` alone falls back to one
+``GET /v2/calls/{id}`` per id.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from singer_sdk.exceptions import FatalAPIError
 
 from tap_gong_calls.concurrency import map_in_order
-from tap_gong_calls.date_range import batches_in_range
 from tap_gong_calls.endpoints import (
     BATCH_SIZE,
     BY_ID,
     EXTENSIVE,
     TRANSCRIPT,
     CallBatch,
-    CallEndpoints,
     ExtensiveRefusedError,
     call_id,
     chunks,
@@ -30,36 +30,54 @@ from tap_gong_calls.selection import EXTENSIVE_SCOPE
 from tap_gong_calls.transcripts import TranscriptBudget, regrouped, sized_chunks
 
 if TYPE_CHECKING:
-    import datetime
     from collections.abc import Iterator
 
-    from tap_gong_calls.endpoints import Item
+    from tap_gong_calls.endpoints import CallEndpoints, Item
 
-# Transcripts run to 100 KB of JSON a call: few batches in flight keep memory flat.
+# The calls of a batch wait for its transcripts: few batches ahead keep memory flat.
 MAX_BATCHES_IN_FLIGHT = 4
-# Windows with content (parties, trackers, outlines…) hold a few hundred calls each.
-MAX_WINDOWS_WITH_CONTENT_IN_FLIGHT = 3
 
 
-class CallFetcher(CallEndpoints):
-    """The batches of a run: by configured id, or by date range."""
+def id_batches(
+    gong: CallEndpoints, call_ids: list[str], *, batch_call_ids: bool
+) -> Iterator[CallBatch]:
+    """Batches of the configured ids, in their order, duplicates fetched once.
 
-    _extensive_refused = False  # set once POST /v2/calls/extensive was refused
-
-    def in_range(self, start: datetime.datetime, end: datetime.datetime) -> Iterator[CallBatch]:
-        """Batches of the calls started in ``[start, end)``; see date_range.py."""
-        transcripts_in_flight = min(self.client.max_in_flight, MAX_BATCHES_IN_FLIGHT)
-        # Listed windows hold metadata (and content, when asked for), not transcripts.
-        # A window is a chain of a few pages: half as many windows as single requests keep
-        # the limiter busy, and fewer are planned ahead into what may be an empty tail.
-        in_flight = max(2, self.client.max_in_flight // 2)
-        if self.selection.needs_blocks:
-            in_flight = min(in_flight, MAX_WINDOWS_WITH_CONTENT_IN_FLIGHT)
-        return batches_in_range(
-            self, start, end, in_flight=in_flight, transcripts_in_flight=transcripts_in_flight
+    Fails when Gong knows none of them: that is what a wrong api_url or workspace looks like.
+    """
+    unique = list(dict.fromkeys(call_ids))
+    if len(unique) < len(call_ids):
+        gong.logger.info("Ignoring %d duplicate call_ids", len(call_ids) - len(unique))
+    gong.stats.requested = len(unique)
+    batched = batch_call_ids or gong.selection.needs_blocks
+    gong.logger.info(
+        "Mode: call_ids, %d calls, %s",
+        len(unique),
+        "batched by 100" if batched else "one GET /v2/calls/{id} each",
+    )
+    missing = 0
+    for batch in IdsMode(gong).batches(unique, batched=batched):
+        missing += len(batch.missing)
+        yield batch
+    if missing == len(unique):
+        raise FatalAPIError(
+            f"None of the {len(unique)} call_ids was found in Gong. Check api_url "
+            f"({gong.client.url_base}) and that the credentials belong to the company and "
+            f"workspace these calls were recorded in."
         )
 
-    def by_ids(self, call_ids: list[str], *, batched: bool) -> Iterator[CallBatch]:
+
+class IdsMode:
+    """The batches of configured ids, through the endpoints, for one selection of streams."""
+
+    def __init__(self, gong: CallEndpoints) -> None:
+        self.gong = gong
+        self.selection = gong.selection
+        self.client = gong.client
+        self.logger = gong.logger
+        self._extensive_refused = False  # set once POST /v2/calls/extensive was refused
+
+    def batches(self, call_ids: list[str], *, batched: bool) -> Iterator[CallBatch]:
         """Batches of the configured ids, in their order."""
         if not self.selection.needs_metadata:
             yield from self._transcripts_by_id(call_ids)
@@ -94,9 +112,10 @@ class CallFetcher(CallEndpoints):
                     f"Gong refused {EXTENSIVE} (HTTP {exc.status}) after accepting it earlier "
                     f"in this run: check that the credentials were not revoked meanwhile."
                 ) from None
-            batch = CallBatch(missing=[c for c in chunk if c not in found])
-            batch.calls = self.without_private([found[c] for c in chunk if c in found])
-            yield batch
+            yield CallBatch(
+                missing=tuple(c for c in chunk if c not in found),
+                calls=self.gong.without_private(found[c] for c in chunk if c in found),
+            )
 
     def _with_transcripts(self, batches: Iterator[CallBatch], endpoint: str) -> Iterator[CallBatch]:
         """``batches``, regrouped and with their transcripts when those are selected."""
@@ -106,7 +125,7 @@ class CallFetcher(CallEndpoints):
         budget = TranscriptBudget(self.client.max_in_flight)
         yield from budget.fetched(
             regrouped(batches, budget.ids_per_request),
-            lambda batch: self.with_transcripts(batch, endpoint),
+            lambda batch: self.gong.with_transcripts(batch, endpoint),
         )
 
     def _transcripts_by_id(self, call_ids: list[str]) -> Iterator[CallBatch]:
@@ -116,33 +135,35 @@ class CallFetcher(CallEndpoints):
         budget = TranscriptBudget(self.client.max_in_flight)
 
         def fetch(chunk: list[str]) -> CallBatch:
-            found = self.items(TRANSCRIPT, {"callIds": chunk})
-            return self.with_transcripts_of(CallBatch(), chunk, found)
+            found = self.gong.items(TRANSCRIPT, {"callIds": chunk})
+            return self.gong.with_transcripts_of(CallBatch(), chunk, found)
 
         unsure: list[str] = []
         for batch in budget.fetched(sized_chunks(call_ids, budget.ids_per_request), fetch):
             unsure.extend(batch.no_transcript)
-            batch.not_ready = 0  # counted once told apart
+            told = replace(batch, not_ready=0)  # counted once told apart
             while len(unsure) >= BATCH_SIZE:
-                self._tell_apart(batch, unsure[:BATCH_SIZE])
+                told = self._told_apart(told, unsure[:BATCH_SIZE])
                 unsure = unsure[BATCH_SIZE:]
-            yield batch
+            yield told
         if unsure:
-            batch = CallBatch(transcripts_asked=True)
-            self._tell_apart(batch, unsure)
-            yield batch
+            yield self._told_apart(CallBatch(transcripts_asked=True), unsure)
 
-    def _tell_apart(self, batch: CallBatch, call_ids: list[str]) -> None:
-        """Of ``call_ids`` (no transcript), the unknown ones go to ``batch.missing``."""
+    def _told_apart(self, batch: CallBatch, call_ids: list[str]) -> CallBatch:
+        """``batch`` with those of ``call_ids`` (no transcript) that Gong does not know as
+        missing, and the others as not ready."""
         unknown = self._unknown(call_ids)
-        batch.missing.extend(unknown)
-        batch.not_ready += len(call_ids) - len(unknown)
+        return replace(
+            batch,
+            missing=(*batch.missing, *unknown),
+            not_ready=batch.not_ready + len(call_ids) - len(unknown),
+        )
 
     def _unknown(self, call_ids: list[str]) -> list[str]:
         if not self._extensive_refused:
             try:
                 known = {
-                    call_id(i, EXTENSIVE) for i in self.items(EXTENSIVE, {"callIds": call_ids})
+                    call_id(i, EXTENSIVE) for i in self.gong.items(EXTENSIVE, {"callIds": call_ids})
                 }
             except ExtensiveRefusedError as exc:
                 self._extensive_refused = True
@@ -155,11 +176,11 @@ class CallFetcher(CallEndpoints):
                 )
             else:
                 return [c for c in call_ids if c not in known]
-        found = map_in_order(self.get_call, call_ids, max_in_flight=self.client.max_in_flight)
+        found = map_in_order(self.gong.get_call, call_ids, max_in_flight=self.client.max_in_flight)
         return [c for c, call in zip(call_ids, found, strict=True) if call is None]
 
     def _extensive_by_id(self, chunk: list[str]) -> dict[str, Item]:
-        items = self.items(EXTENSIVE, {"callIds": chunk})
+        items = self.gong.items(EXTENSIVE, {"callIds": chunk})
         return {call_id(item, EXTENSIVE): item for item in items}
 
     def _fall_back_to_one_by_one(
@@ -167,7 +188,7 @@ class CallFetcher(CallEndpoints):
     ) -> Iterator[CallBatch]:
         # Probe with the per-id endpoint: if it is refused too, the credentials are wrong, and
         # its error says so.
-        first = self.get_call(call_ids[0])
+        first = self.gong.get_call(call_ids[0])
         self.logger.warning(
             "POST /v2/calls/extensive was refused (HTTP %d) while GET /v2/calls/{id} works: the "
             "key lacks the %s scope. Falling back to one request per call id; grant that scope "
@@ -182,16 +203,16 @@ class CallFetcher(CallEndpoints):
     ) -> Iterator[CallBatch]:
         # The first request goes alone, so bad credentials cost one request, not a volley.
         if first is None:
-            first = self.get_call(call_ids[0])
+            first = self.gong.get_call(call_ids[0])
         rest = call_ids[1:]
-        found = map_in_order(self.get_call, rest, max_in_flight=self.client.max_in_flight)
+        found = map_in_order(self.gong.get_call, rest, max_in_flight=self.client.max_in_flight)
         pairs = zip(call_ids, itertools.chain([first], found), strict=True)
         # Child streams are served a batch at a time; calls alone go out as they arrive.
         size = BATCH_SIZE if self.selection.has_children else 1
         batches = (
             CallBatch(
-                missing=[c for c, call in chunk if call is None],
-                calls=self.without_private([{"metaData": call} for _, call in chunk if call]),
+                missing=tuple(c for c, call in chunk if call is None),
+                calls=self.gong.without_private({"metaData": call} for _, call in chunk if call),
             )
             for chunk in chunks(pairs, size)
         )
