@@ -6,11 +6,13 @@ rather than somewhere in a run.
 
 from __future__ import annotations
 
+import datetime
 import inspect
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import pytest
-from singer_sdk import Tap
+from singer_sdk import Stream, Tap, metrics
 from singer_sdk.io_base import SingerWriter
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.tap_base import CliTestOptionValue
@@ -18,6 +20,8 @@ from singer_sdk.tap_base import CliTestOptionValue
 from tap_gong_calls import sdk_seam
 from tap_gong_calls.output import CountingWriter
 from tap_gong_calls.tap import TapGongCalls
+from tests.gong_emulator import GongEmulator, seed_calls
+from tests.tap_runner import ALL_STREAMS, CREDENTIALS, run_tap
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,6 +34,10 @@ PINNED: list[tuple[type, str, list[str]]] = [
     (Tap, "cb_test", ["ctx", "param", "value"]),
     (Tap, "load_state", ["state"]),
     (SingerWriter, "write_message", ["message"]),
+    (Stream, "_increment_stream_state", ["latest_record", "context"]),
+    (Stream, "_write_schema_message", []),
+    (Stream, "sync", ["context"]),
+    (Stream, "finalize_state_progress_markers", ["state"]),
 ]
 
 
@@ -57,6 +65,17 @@ def test_the_tap_writes_state_through_its_state_writer() -> None:
     # _exit_now writes the last STATE the way singer-sdk's own handler does.
     source = inspect.getsource(Tap._handle_termination)
     assert "self._state_writer.write_state(self.state)" in source
+
+
+def test_the_per_batch_lines_are_what_the_seam_quiets() -> None:
+    # sdk_seam._per_batch_lines drops these, by their text and by the METRIC point's context.
+    assert "Beginning sync of" in inspect.getsource(Stream.sync)
+    assert inspect.getsource(metrics.log).count('"METRIC: %s", point') == 1
+    assert "context" in inspect.getsource(Stream._sync_records)
+
+
+def test_a_child_stopped_at_a_record_limit_is_what_the_sdk_forgives() -> None:
+    assert "AbortedSyncFailedException" in inspect.getsource(Stream._sync_children)
 
 
 def test_the_test_option_values_are_unchanged() -> None:
@@ -103,7 +122,17 @@ def test_every_private_sdk_name_the_tap_uses_is_in_the_seam() -> None:
     from pathlib import Path
 
     package = Path(sdk_seam.__file__).parent
-    private = ("_validate_config", "_handle_termination", "_state_writer", "cb_test")
+    private = (
+        "_validate_config",
+        "_handle_termination",
+        "_state_writer",
+        "cb_test",
+        "_sync_children",
+        "_increment_stream_state",
+        "_write_schema_message",
+        "finalize_state_progress_markers",
+        "run_connection_test",
+    )
     offenders = [
         f"{path.name}: {name}"
         for path in package.glob("*.py")
@@ -112,3 +141,27 @@ def test_every_private_sdk_name_the_tap_uses_is_in_the_seam() -> None:
         if name in path.read_text()
     ]
     assert offenders == []
+
+
+def test_a_run_of_many_batches_writes_each_schema_once_and_few_log_lines() -> None:
+    calls = seed_calls(1000, "2024-01-01T00:00:00Z", datetime.timedelta(minutes=5))
+    with GongEmulator(**CREDENTIALS, transcript_bytes=2000) as emu:
+        emu.add_calls(calls)
+        run = run_tap(
+            {
+                **CREDENTIALS,
+                "api_url": emu.url,
+                "requests_per_second": 500,
+                "start_date": "2024-01-01T00:00:00Z",
+                "end_date": "2024-01-05T00:00:00Z",
+            },
+            streams=ALL_STREAMS,
+        )
+
+    assert run.returncode == 0, run.explain()
+    assert len(run.records_of("calls")) == 1000
+    schemas = Counter(m["stream"] for m in run.messages if m["type"] == "SCHEMA")
+    assert schemas == dict.fromkeys(ALL_STREAMS, 1)
+    lines = run.stderr.splitlines()
+    assert len(lines) <= 20, run.explain()
+    assert not [line for line in lines if "Beginning sync of 'call_" in line]
