@@ -6,9 +6,11 @@ stream selected as a whole process (through throughput.py's launcher, which read
 RSS), and checks what it emitted against what the emulator holds. Prints a Markdown table and
 PASS/FAIL per criterion; exits 1 if any fails.
 
-    python benchmarks/streams.py            # memory 1,000 vs 4,000 calls; 2,000 at 1 s latency
-    python benchmarks/streams.py --quick    # smoke run
-    python benchmarks/streams.py --cases large   # 200 calls with ~1 MB transcripts, both modes
+Run it from the repository root:
+
+    python -m benchmarks.streams            # memory 1,000 vs 4,000 calls; 2,000 at 1 s latency
+    python -m benchmarks.streams --quick    # smoke run
+    python -m benchmarks.streams --cases large   # 200 calls with ~1 MB transcripts, both modes
 """
 
 from __future__ import annotations
@@ -19,9 +21,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.throughput import (
     CALLS_START,
     KEY,
@@ -211,7 +211,9 @@ def table(results: list[Result]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.streams", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument("--memory-calls", type=int, nargs=2, metavar=("SMALL", "LARGE"))
     parser.add_argument("--rate-calls", type=int, help="calls of the latency case (2000)")

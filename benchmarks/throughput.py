@@ -5,8 +5,10 @@ rate limit and a latency), runs the installed ``tap-gong-calls`` as a whole proc
 emulator's request log and the tap's Singer output. Prints a Markdown table and PASS/FAIL per
 criterion; exits 1 if any criterion fails.
 
-    python benchmarks/throughput.py            # full sizes (a few minutes)
-    python benchmarks/throughput.py --quick    # smoke run, under a minute
+Run it from the repository root:
+
+    python -m benchmarks.throughput            # full sizes (a few minutes)
+    python -m benchmarks.throughput --quick    # smoke run, under a minute
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.gong_emulator import GongEmulator, RequestRecord, seed_calls
 from tests.tap_runner import catalog_selecting
 
@@ -500,7 +501,9 @@ def adaptive_table(results: list[Result]) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.throughput", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument(
         "--cases",

@@ -1,4 +1,4 @@
-"""Fast checks that the Gong emulator behaves as gong-api.md says, over real HTTP."""
+"""Fast checks that the Gong emulator behaves as docs/gong-api-behaviour.md says, over HTTP."""
 
 from __future__ import annotations
 

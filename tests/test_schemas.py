@@ -1,8 +1,8 @@
 """The JSON Schemas of the call_participants, call_details and call_transcripts streams.
 
-The example responses are the invented ones of gong-extensive-transcript.md (§1.7 for
-POST /v2/calls/extensive, §2.4 for POST /v2/calls/transcript), split into records as the
-streams emit them.
+The example responses hold invented values in the shapes docs/gong-api-behaviour.md describes
+(§11 for POST /v2/calls/extensive, §12 for POST /v2/calls/transcript), split into records as
+the streams emit them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ KEYS = {
 
 CALL_ID = "7782342274025937895"
 
-# -- §1.7 example response, POST /v2/calls/extensive (metaData left out) -------------------
+# -- example response, POST /v2/calls/extensive (§11; metaData left out) -------------------
 
 EXTENSIVE_CALL: dict[str, Any] = {
     "context": [
@@ -165,7 +165,7 @@ EXTENSIVE_CALL: dict[str, Any] = {
     "collaboration": {},
 }
 
-# -- §2.4 example response, POST /v2/calls/transcript ---------------------------------------
+# -- example response, POST /v2/calls/transcript (§12) ---------------------------------------
 
 CALL_TRANSCRIPTS: list[dict[str, Any]] = [
     {
@@ -205,7 +205,7 @@ CALL_TRANSCRIPTS: list[dict[str, Any]] = [
     },
 ]
 
-# A comment as D1/D2 document it; §1.7's call has none (collaboration: {}).
+# A comment as Gong documents it (§11); the example call has none (collaboration: {}).
 PUBLIC_COMMENT: dict[str, Any] = {
     "id": "1180000000000000001",
     "audioStartTime": 412.0,

@@ -1,11 +1,11 @@
 """A local emulator of Gong's v2 calls API, for the tests and benchmarks of tap-gong-calls.
 
-It follows the project's Gong API notes (gong-api.md, gong-extensive-transcript.md; "§n" in the
-modules cites their sections): Basic and Bearer auth with per-endpoint scopes, a leaky-bucket
-rate limit and a daily quota answering 429 with Retry-After, opaque cursors bound to their
-filter, fixed pages, Gong's 404 texts for empty results and unknown calls, queued faults
-(errors, dropped or truncated replies), and for each call the extensive blocks and transcript
-Gong would hold, generated from its id.
+It models the Gong behaviour written down in docs/gong-api-behaviour.md ("§n" in the modules
+cites its sections): Basic and Bearer auth with per-endpoint scopes (§2), a leaky-bucket rate
+limit and a daily quota answering 429 with Retry-After (§8), opaque cursors bound to their
+filter and fixed pages (§6), Gong's 404 texts for empty results and unknown calls (§5), queued
+faults (errors, dropped or truncated replies; §4), and for each call the extensive blocks and
+transcript Gong would hold, generated from its id (§10-§12).
 
     with GongEmulator(rate_limit_per_second=3, transcript_bytes=50_000) as emu:
         emu.add_calls(seed_calls(250))

@@ -47,7 +47,7 @@ def crm_id(rng: random.Random, prefix: str) -> str:
 
 
 class _CallMaker:
-    """`make_call(call_id, started, **overrides)`: a full CallBasicData (all 20 fields of §3).
+    """`make_call(call_id, started, **overrides)`: a full CallBasicData (all 20 fields of §9).
 
     Deterministic from `call_id`. Overrides are applied last: a value of None keeps the key with
     null, `make_call.ABSENT` (same object as `ABSENT`) removes the key. An object rather than a
@@ -104,7 +104,7 @@ class _CallMaker:
 
 make_call = _CallMaker()
 
-# Cycle through the timestamp shapes Gong emits (§2), so taps must compare instants, not strings.
+# Cycle through the timestamp shapes Gong emits (§3), so taps must compare instants, not strings.
 _SEED_TIME_STYLES: Final = (
     (timedelta(0), "seconds"),
     (timedelta(hours=-8), "seconds"),

@@ -26,8 +26,8 @@ class GongEmulator:
     """Serves Gong's /v2/calls endpoints over real HTTP from an in-memory set of calls.
 
     All public methods are thread-safe and usable while serving. Every client with valid
-    credentials (see `add_client`) shares one rate limit and one daily quota, as a company does.
-    `variety=True` serves data drifting from the documentation (variety.py).
+    credentials (see `add_client`) shares one rate limit and one daily quota, as a company does
+    (§8). `variety=True` serves data drifting from the documentation (variety.py, §13).
     """
 
     def __init__(

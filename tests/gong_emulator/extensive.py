@@ -1,4 +1,4 @@
-"""The extensive data Gong holds for a call (§1.4), as a full contentSelector would return it.
+"""The extensive data Gong holds for a call (§11), as a full contentSelector would return it.
 
 `make_blocks(call)` derives `context`, `parties`, `content`, `interaction` and `collaboration`
 from the call id (hash-seeded) and its metadata, on every request rather than once: thousands of
@@ -50,7 +50,7 @@ def make_blocks(call: Call) -> Blocks:
 
 
 def _float32(value: float) -> float:
-    # Gong's outline times are float32 widened to double (e.g. 8.949999809265137, §1.4.4).
+    # Gong's outline times are float32 widened to double (e.g. 8.949999809265137, §11).
     return float(struct.unpack("f", struct.pack("f", value))[0])
 
 
@@ -113,7 +113,7 @@ def _tracker(
 def _content(rng: random.Random, call: Call, speaker_ids: list[str]) -> dict[str, Any]:
     seconds = int(call.get("duration") or 600)
     content: dict[str, Any] = {}
-    if rng.random() < 0.05:  # documented, yet absent in every real sample (§6.9): keep it rare
+    if rng.random() < 0.05:  # documented, yet absent in every real sample (§11): keep it rare
         content["structure"] = [{"name": "Agenda", "duration": seconds // 3}]
     cuts = sorted(rng.randint(0, seconds) for _ in range(len(_TOPICS) - 1))
     bounds = [0, *cuts, seconds]
@@ -157,7 +157,7 @@ def _content(rng: random.Random, call: Call, speaker_ids: list[str]) -> dict[str
 def _interaction(rng: random.Random, call: Call, parties: list[dict[str, Any]]) -> dict[str, Any]:
     seconds = int(call.get("duration") or 600)
     interaction: dict[str, Any] = {}
-    # Internal Gong users who spoke, keyed by party id, not speakerId (§1.4.5).
+    # Internal Gong users who spoke, keyed by party id, not speakerId (§11).
     speakers = [
         {"id": p["id"], "userId": p["userId"], "talkTime": round(rng.uniform(0, seconds), 2)}
         for p in parties
@@ -190,7 +190,7 @@ def _interaction(rng: random.Random, call: Call, parties: list[dict[str, Any]]) 
 def _collaboration(rng: random.Random, call: Call) -> dict[str, Any]:
     started = parse_time(call.get("started"))
     if started is None or rng.random() >= 0.3:
-        return {}  # no comments: Gong sends an empty object, not publicComments: [] (§1.4.6)
+        return {}  # no comments: Gong sends an empty object, not publicComments: [] (§11)
     seconds = int(call.get("duration") or 600)
     comments: list[dict[str, Any]] = []
     for index in range(rng.randint(1, 3)):

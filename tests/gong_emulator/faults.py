@@ -1,4 +1,4 @@
-"""Injected misbehaviour: the Fault a test queues, the queue, and the canned replies."""
+"""Injected misbehaviour (§4): the Fault a test queues, the queue, and the canned replies."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request filters and paging: date windows, id lists, opaque cursors bound to their filter."""
+"""Request filters (§7) and paging (§6): date windows, id lists, cursors bound to their filter."""
 
 from __future__ import annotations
 
@@ -39,14 +39,14 @@ class Window:
 
 
 def list_filter_time(call: Call) -> datetime | None:
-    # GET /v2/calls dates web-conference calls by their scheduled time, others by start (§4).
+    # GET /v2/calls dates web-conference calls by their scheduled time, others by start (§7).
     if call.get("meetingUrl") and call.get("scheduled"):
         return parse_time(call["scheduled"])
     return parse_time(call.get("started"))
 
 
 def id_list(value: object, limit: int | None = None) -> set[str] | None:
-    """The ids of a callIds-like filter, or None when absent. Gong rejects `[]` (§1.2)."""
+    """The ids of a callIds-like filter, or None when absent. Gong rejects `[]` (§7)."""
     if value is None:
         return None
     if (

@@ -1,4 +1,4 @@
-"""The people on a call (§1.4.3): `make_parties(call)`, derived from the call id.
+"""The people on a call (§11): `make_parties(call)`, derived from the call id.
 
 Keys are absent on some parties as in real data; only id, affiliation, methods, context and
 speakerId (possibly null) are always there. speakerIds join to transcripts, party ids to
@@ -79,7 +79,7 @@ def _party_context(rng: random.Random, affiliation: str, gong_user: bool) -> lis
         return [{"system": "Salesforce", "objects": [user]}]
     if affiliation == "External":
         kind, prefix = rng.choice((("Contact", "003"), ("Lead", "00Q")))
-        # Contacts come as bare links, without fields (§1.4.3).
+        # Contacts come as bare links, without fields (§11).
         return [
             {
                 "system": "Salesforce",

@@ -1,5 +1,5 @@
-"""Gong's wire conventions shared by every module: constants, the request record, error replies,
-request ids and date-times."""
+"""Gong's wire conventions shared by every module: constants, the request record, error replies
+(§4, §5), request ids and date-times (§3)."""
 
 from __future__ import annotations
 

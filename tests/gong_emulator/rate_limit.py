@@ -1,4 +1,4 @@
-"""Gong's per-company limits: a leaky bucket of requests per second and a daily quota.
+"""Gong's per-company limits (§8): a leaky bucket of requests per second and a daily quota.
 
 One Admission per emulator, i.e. per company: every client with valid credentials draws from
 it, so a competing client slows the tap exactly as it would against Gong.

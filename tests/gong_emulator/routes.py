@@ -38,7 +38,7 @@ class Router:
         if method == "GET" and path == "/v2/calls":
             return (SCOPE_BASIC,), self.list_calls
         if method == "POST" and path == "/v2/calls/extensive":
-            # Media URLs need a scope of their own on top of the extensive one (§1.1).
+            # Media URLs need a scope of their own on top of the extensive one (§2).
             media = (SCOPE_MEDIA_URL,) if wants_media(request.body) else ()
             return (SCOPE_EXTENSIVE, *media), self.extensive_calls
         if method == "POST" and path == "/v2/calls/transcript":
@@ -69,7 +69,7 @@ class Router:
         return {"records": records, "calls": page}
 
     def extensive_calls(self, request: RequestRecord) -> dict[str, Any]:
-        # Only the body cursor counts: a ?cursor= on this POST is ignored, as Gong does (§5).
+        # Only the body cursor counts: a ?cursor= on this POST is ignored, as Gong does (§6).
         body, filters = _body_filter(request)
         call_ids = id_list(filters.get("callIds"), self.max_batch_ids)
         user_ids = id_list(filters.get("primaryUserIds"))
@@ -95,7 +95,7 @@ class Router:
         window = Window(filters.get("fromDateTime"), filters.get("toDateTime"))
 
         def wanted(call: Call) -> bool:
-            # Ids and dates intersect (§2.1); calls still being analysed are left out silently.
+            # Ids and dates intersect (§7); calls still being analysed are left out silently (§12).
             return (
                 (call_ids is None or call.get("id") in call_ids)
                 and window.contains(start_time(call))
@@ -113,7 +113,7 @@ class Router:
 
 def _body_filter(request: RequestRecord) -> tuple[dict[str, Any], dict[str, Any]]:
     """The body and its filter, both required. The cursor is read from the body's top level,
-    never from the query string (§1.3)."""
+    never from the query string (§6)."""
     body = request.body
     if not isinstance(body, dict) or not isinstance(body.get("filter"), dict):
         raise ApiError(400)

@@ -1,4 +1,4 @@
-"""contentSelector (§1.2, §1.5): check it, and cut a call's blocks down to what it asks for.
+"""contentSelector (§10): check it, and cut a call's blocks down to what it asks for.
 
 A block appears only when requested; inside it, a key only when requested and available.
 `pointsOfInterest` is accepted but never served, as Gong has done since its 2026 deprecation.
@@ -24,7 +24,7 @@ CONTENT_KEYS: Final = (
     "callOutcome",
     "keyPoints",
 )
-# Request flag -> response key; personInteractionStats answers as interactionStats (§1.2).
+# Request flag -> response key; personInteractionStats answers as interactionStats (§10).
 INTERACTION_KEYS: Final = {
     "speakers": "speakers",
     "personInteractionStats": "interactionStats",
@@ -56,7 +56,7 @@ def check_selector(value: object) -> Selector:
     if context not in _CONTEXT_LEVELS:
         raise ApiError(400)
     if timing and context != "Extended":
-        raise ApiError(400)  # contextTiming is only allowed with context=Extended (§5)
+        raise ApiError(400)  # contextTiming is only allowed with context=Extended (§10)
     if timing is not None and (
         not isinstance(timing, list) or not all(item in _TIMINGS for item in timing)
     ):
@@ -144,7 +144,7 @@ def _context(systems: list[Any], *, extended: bool, timings: list[str]) -> list[
 
 
 def media_urls(call: Call) -> dict[str, str]:
-    """Pre-signed S3 URLs, re-signed on every request as Gong does (§1.4.6)."""
+    """Pre-signed S3 URLs, re-signed on every request as Gong does (§11)."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     base = f"https://gong-call-media.s3.amazonaws.com/{call.get('workspaceId')}/{call['id']}"
     query = (

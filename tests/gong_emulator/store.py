@@ -1,4 +1,5 @@
-"""The company's calls and what tests set about them: transcript readiness, sizes, overrides.
+"""The company's calls and what tests set about them: transcript readiness (§14), sizes,
+overrides.
 
 Thread-safe: handler threads read while a test adds calls or flips readiness.
 """

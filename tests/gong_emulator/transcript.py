@@ -1,4 +1,4 @@
-"""Call transcripts (§2.2): monologues of sentences with integer millisecond times.
+"""Call transcripts (§12): monologues of sentences with integer millisecond times.
 
 Generated from the call id on request, to roughly a target size, so a benchmark can serve
 thousands of 50 KB transcripts without holding them.
@@ -43,7 +43,7 @@ _SENTENCE_OVERHEAD: Final = len('{"start":,"end":,"text":},')
 def make_transcript(call_id: str, speaker_ids: Sequence[str], target_bytes: int) -> Transcript:
     """About `target_bytes` of transcript JSON (at least one sentence), the same for each call id.
 
-    A new monologue starts whenever the speaker or the topic changes, as Gong's do (§2.2), so
+    A new monologue starts whenever the speaker or the topic changes, as Gong's do (§12), so
     one speaker can hold consecutive monologues.
     """
     if not speaker_ids:
@@ -67,5 +67,5 @@ def make_transcript(call_id: str, speaker_ids: Sequence[str], target_bytes: int)
         start, end = clock, clock + rng.randint(900, 6_000)
         current["sentences"].append({"start": start, "end": end, "text": _SENTENCES[pick]})
         size += _SENTENCE_OVERHEAD + _TEXT_SIZES[pick] + len(str(start)) + len(str(end))
-        clock = end + rng.choice((0, 0, 120, 860))  # gaps between sentences happen (§2.2)
+        clock = end + rng.choice((0, 0, 120, 860))  # gaps between sentences happen (§12)
     return monologues

@@ -1,4 +1,4 @@
-"""Data as real accounts drift from the documentation: `GongEmulator(variety=True)`.
+"""Data as real accounts drift from the documentation (§13): `GongEmulator(variety=True)`.
 
 Gong's documented enums grow (a `direction`, `scope`, `media` or `system` never listed),
 nested fields arrive null (a party's `userId` and `speakerId`, a transcript's `speakerId` and
