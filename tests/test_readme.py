@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 from pathlib import Path
 
@@ -23,3 +24,28 @@ def test_readme_carries_the_about_settings_table() -> None:
     assert len(rows) > 15
     missing = [row for row in rows if row not in readme]
     assert missing == [], "README settings table is stale; paste --about --format=markdown"
+
+
+def test_the_numbers_the_readme_quotes_are_the_codes() -> None:
+    from tap_gong_calls import date_range, transcripts, windows
+    from tap_gong_calls.client import GongClient
+    from tap_gong_calls.endpoints import BATCH_SIZE
+    from tap_gong_calls.retries import RetryPolicy
+
+    readme = " ".join(README.read_text().split())  # line breaks as spaces
+    quoted = {
+        f"windows of about {windows.TARGET_CALLS} calls ({windows.TARGET_CALLS_WITH_CONTENT} with",
+        f"at most {date_range.MAX_WINDOWS_WITH_CONTENT_IN_FLIGHT} with content",
+        f"at most {windows.MAX_SPLIT_DEPTH} levels deep",
+        f"first transcript request carries {transcripts.FIRST_IDS} ids",
+        f"up to {transcripts.MAX_IN_FLIGHT} requests in flight within "
+        f"{transcripts.BYTES_IN_FLIGHT // 1_000_000} MB",
+        f"({transcripts.BYTES_PER_REQUEST // 1_000_000} MB a request)",
+        f"one page ({BATCH_SIZE} calls)",
+        f"Retries up to {RetryPolicy.MAX_TRANSIENT_TRIES} tries",
+    }
+    assert [q for q in quoted if q not in readme] == []
+    # Windows in flight: twice requests_per_second, half the client's requests in flight.
+    client = GongClient({"requests_per_second": 3}, logging.getLogger("test"))
+    assert client.max_in_flight // 2 == 2 * 3
+    assert "2 \u00d7 `requests_per_second`" in readme
