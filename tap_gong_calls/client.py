@@ -83,7 +83,7 @@ class GongClient:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.MAX_IN_FLIGHT)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        session.auth = self._authenticator()
+        session.auth = _authenticator(self.config)
         # The User-Agent tells Gong's support which client sent a request.
         agent = self.config.get("user_agent") or f"tap-gong-calls/{version('tap-gong-calls')}"
         session.headers.update({"Accept": "application/json", "User-Agent": str(agent)})
@@ -210,10 +210,11 @@ class GongClient:
         if rate is not None:
             self.stats.rate = rate
 
-    def _authenticator(self) -> AuthBase:
-        if token := self.config.get("access_token"):
-            return BearerAuth(token)
-        return HTTPBasicAuth(self.config["access_key"], self.config["access_key_secret"])
+
+def _authenticator(config: Mapping[str, Any]) -> AuthBase:
+    if token := config.get("access_token"):
+        return BearerAuth(token)
+    return HTTPBasicAuth(config["access_key"], config["access_key_secret"])
 
 
 def _json_object(response: requests.Response) -> JSONBody:

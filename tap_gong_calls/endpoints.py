@@ -87,12 +87,12 @@ class CallEndpoints:
         """
         method, path = endpoint.split(" ", 1)
         if method == "GET":
-            pages = self.paginate(method, path, params=filters)
+            pages = paginate(self.client, method, path, params=filters)
         else:
             body: JSONBody = {"filter": filters}
             if endpoint == EXTENSIVE and (selector := self.selection.content_selector()):
                 body["contentSelector"] = selector
-            pages = self.paginate(method, path, body=body)
+            pages = paginate(self.client, method, path, body=body)
         try:
             for page in pages:
                 items = _list_of(page, _KEY[endpoint], endpoint)
@@ -127,48 +127,6 @@ class CallEndpoints:
         if not isinstance(call, dict):
             raise BadResponseError(f"Gong answered {endpoint} without a 'call' object")
         return call
-
-    def paginate(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        body: JSONBody | None = None,
-    ) -> Iterator[JSONBody]:
-        """Yield each page of a cursor-paged endpoint, empty-result 404 meaning no pages.
-
-        Gong wants every other input unchanged on the next page; the cursor goes in the query
-        for GET and at the top level of the body for POST (a query cursor on POST is ignored).
-        """
-        cursor: str | None = None
-        while True:
-            page_params = dict(params or {})
-            page_body = dict(body or {})
-            if cursor and method == "GET":
-                page_params["cursor"] = cursor
-            elif cursor:
-                page_body["cursor"] = cursor
-            try:
-                page = self.client.request_json(
-                    method, path, params=page_params or None, body=page_body or None
-                )
-            except NotFoundError as exc:
-                if exc.is_empty_result and cursor is None:
-                    return
-                raise
-            records = page.get("records")
-            if not isinstance(records, dict):
-                raise BadResponseError(
-                    f"Gong answered {method} {path} without the 'records' paging object"
-                )
-            yield page
-            next_cursor = records.get("cursor")
-            if not next_cursor:
-                return
-            if next_cursor == cursor:
-                raise BadResponseError(f"Gong repeated the same cursor on {method} {path}")
-            cursor = str(next_cursor)
 
     def items(self, endpoint: str, filters: dict[str, Any]) -> list[Item]:
         """Every item of every page."""
@@ -223,6 +181,49 @@ class CallEndpoints:
             f"{', '.join(streams)} need. Grant that scope to the key in Gong, or deselect "
             f"them ({deselect}; or selected: false in the catalog)."
         )
+
+
+def paginate(
+    client: GongClient,
+    method: str,
+    path: str,
+    *,
+    params: dict[str, str] | None = None,
+    body: JSONBody | None = None,
+) -> Iterator[JSONBody]:
+    """Yield each page of a cursor-paged endpoint, empty-result 404 meaning no pages.
+
+    Gong wants every other input unchanged on the next page; the cursor goes in the query
+    for GET and at the top level of the body for POST (a query cursor on POST is ignored).
+    """
+    cursor: str | None = None
+    while True:
+        page_params = dict(params or {})
+        page_body = dict(body or {})
+        if cursor and method == "GET":
+            page_params["cursor"] = cursor
+        elif cursor:
+            page_body["cursor"] = cursor
+        try:
+            page = client.request_json(
+                method, path, params=page_params or None, body=page_body or None
+            )
+        except NotFoundError as exc:
+            if exc.is_empty_result and cursor is None:
+                return
+            raise
+        records = page.get("records")
+        if not isinstance(records, dict):
+            raise BadResponseError(
+                f"Gong answered {method} {path} without the 'records' paging object"
+            )
+        yield page
+        next_cursor = records.get("cursor")
+        if not next_cursor:
+            return
+        if next_cursor == cursor:
+            raise BadResponseError(f"Gong repeated the same cursor on {method} {path}")
+        cursor = str(next_cursor)
 
 
 def chunks(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:

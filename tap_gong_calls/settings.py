@@ -1,9 +1,9 @@
-"""The checks of the tap's settings that its JSON Schema cannot state, each naming the setting.
+"""The tap's settings: their JSON Schema, and the checks it cannot state, each naming the setting.
 
-The schema (tap.py) says types and bounds; what is left is what a user can still get wrong
-in a way the schema accepts: two ways to authenticate, an id with a trailing newline (a JSON
-Schema ``pattern`` is searched, and ``$`` matches before a final newline), an ``api_url``
-with a path, dates in the wrong order.
+The schema says types, bounds and defaults (and is what `--about` prints); the checks are what
+a user can still get wrong in a way the schema accepts: two ways to authenticate, an id with
+a trailing newline (a JSON Schema ``pattern`` is searched, and ``$`` matches before a final
+newline), an ``api_url`` with a path, dates in the wrong order.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import ipaddress
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+
+from singer_sdk import typing as th
 
 from tap_gong_calls.timestamps import parse_utc
 
@@ -24,6 +26,125 @@ _GONG_ID = re.compile(r"[0-9]{1,20}")
 LOOPBACK_HOSTS = ("localhost",)
 # What a connection check needs; the rest of the settings say what a run extracts.
 CONNECTION_SETTINGS = ("access_key", "access_key_secret", "access_token", "api_url")
+
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "access_key",
+        th.StringType(nullable=False),
+        secret=True,
+        title="Access Key",
+        description="Gong API access key (Basic auth, with access_key_secret). "
+        "Set these two or access_token, not both.",
+    ),
+    th.Property(
+        "access_key_secret",
+        th.StringType(nullable=False),
+        secret=True,
+        title="Access Key Secret",
+        description="Gong API access key secret (Basic auth, with access_key).",
+    ),
+    th.Property(
+        "access_token",
+        th.StringType(nullable=False),
+        secret=True,
+        title="Access Token",
+        description="An OAuth bearer token, the alternative to access_key and "
+        "access_key_secret. Use it with your tenant's api_url (api_base_url_for_customer).",
+    ),
+    th.Property(
+        "api_url",
+        th.StringType(nullable=False),
+        default="https://api.gong.io",
+        title="API URL",
+        description="Base URL of Gong's API. Tenants have their own hosts "
+        "(api_base_url_for_customer, e.g. https://us-12345.api.gong.io).",
+    ),
+    th.Property(
+        "call_ids",
+        th.ArrayType(th.StringType(nullable=False, pattern=GONG_ID_PATTERN), nullable=False),
+        title="Call IDs",
+        description="The calls to fetch, by Gong call id (1-20 digits each; duplicates "
+        "are fetched once). When set, start_date and the bookmark are not used.",
+        minItems=1,  # passed into the JSON Schema verbatim
+    ),
+    th.Property(
+        "batch_call_ids",
+        th.BooleanType(nullable=False),
+        default=True,
+        title="Batch Call IDs",
+        description="Look call_ids up 100 at a time with POST /v2/calls/extensive "
+        "(needs the api:calls:read:extensive scope; without it the tap warns once and "
+        "falls back). false: one GET /v2/calls/{id} per id.",
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType(nullable=False),
+        title="Start Date",
+        description="Date-range mode (when call_ids is not set): the earliest call time "
+        "to extract, ISO-8601. Later runs start from the bookmark minus lookback_days.",
+    ),
+    th.Property(
+        "end_date",
+        th.DateTimeType(nullable=False),
+        title="End Date",
+        description="Date-range mode: extract calls before this time (exclusive). Default: now.",
+    ),
+    th.Property(
+        "workspace_id",
+        th.StringType(nullable=False, pattern=GONG_ID_PATTERN),
+        title="Workspace ID",
+        description="Date-range mode: only calls of this Gong workspace.",
+    ),
+    th.Property(
+        "lookback_days",
+        th.IntegerType(nullable=False, minimum=0, maximum=365),
+        default=1,
+        title="Lookback Days",
+        description="Date-range mode: how many days before the bookmark each run "
+        "re-reads, to pick up calls Gong makes visible late (0-365).",
+    ),
+    th.Property(
+        "exclude_private_calls",
+        th.BooleanType(nullable=False),
+        default=False,
+        title="Exclude Private Calls",
+        description="Do not emit calls whose isPrivate is true.",
+    ),
+    th.Property(
+        "requests_per_second",
+        th.NumberType(nullable=False, exclusive_minimum=0, maximum=1000),
+        default=3,
+        title="Requests Per Second",
+        description="Client-side limit shared by every request of the run. Gong allows "
+        "3 per second per company; lower it if other tools share your quota (at most 1000).",
+    ),
+    th.Property(
+        "max_retry_after_seconds",
+        th.NumberType(nullable=False, minimum=0, maximum=86400),
+        default=300,
+        title="Max Retry-After Seconds",
+        description="The longest Retry-After the tap waits out. A longer one means the "
+        "daily quota (10,000 requests) is used up: the run stops with an error saying "
+        "when to retry (at most 86400, a day).",
+    ),
+    th.Property(
+        "request_timeout_seconds",
+        th.NumberType(nullable=False, exclusive_minimum=0, maximum=3600),
+        default=60,
+        title="Request Timeout Seconds",
+        description="How long to wait for Gong to answer one request before retrying it "
+        "(at most 3600).",
+    ),
+    th.Property(
+        "backoff_base_seconds",
+        th.NumberType(nullable=False, exclusive_minimum=0, maximum=60),
+        default=1,
+        title="Backoff Base Seconds",
+        description="First wait before retrying a transient fault (5xx, reset, timeout), "
+        "doubled on each of up to 4 retries, with full jitter (at most 60).",
+    ),
+).to_dict()
 
 
 def config_errors(config: Mapping[str, Any]) -> list[str]:

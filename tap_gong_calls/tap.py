@@ -6,8 +6,6 @@ import sys
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk import Stream
-from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
@@ -15,7 +13,7 @@ from tap_gong_calls.bookmark import STREAM, check_state, read_bookmark
 from tap_gong_calls.client import GongClient
 from tap_gong_calls.sdk_seam import GongTapBase
 from tap_gong_calls.settings import (
-    GONG_ID_PATTERN,
+    CONFIG_SCHEMA,
     config_errors,
     connection_errors,
     unknown_settings,
@@ -36,6 +34,8 @@ else:
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from singer_sdk import Stream
+
 
 class TapGongCalls(GongTapBase):
     """Singer tap for Gong calls."""
@@ -51,124 +51,7 @@ class TapGongCalls(GongTapBase):
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
 
-    config_jsonschema = th.PropertiesList(
-        th.Property(
-            "access_key",
-            th.StringType(nullable=False),
-            secret=True,
-            title="Access Key",
-            description="Gong API access key (Basic auth, with access_key_secret). "
-            "Set these two or access_token, not both.",
-        ),
-        th.Property(
-            "access_key_secret",
-            th.StringType(nullable=False),
-            secret=True,
-            title="Access Key Secret",
-            description="Gong API access key secret (Basic auth, with access_key).",
-        ),
-        th.Property(
-            "access_token",
-            th.StringType(nullable=False),
-            secret=True,
-            title="Access Token",
-            description="An OAuth bearer token, the alternative to access_key and "
-            "access_key_secret. Use it with your tenant's api_url (api_base_url_for_customer).",
-        ),
-        th.Property(
-            "api_url",
-            th.StringType(nullable=False),
-            default="https://api.gong.io",
-            title="API URL",
-            description="Base URL of Gong's API. Tenants have their own hosts "
-            "(api_base_url_for_customer, e.g. https://us-12345.api.gong.io).",
-        ),
-        th.Property(
-            "call_ids",
-            th.ArrayType(th.StringType(nullable=False, pattern=GONG_ID_PATTERN), nullable=False),
-            title="Call IDs",
-            description="The calls to fetch, by Gong call id (1-20 digits each; duplicates "
-            "are fetched once). When set, start_date and the bookmark are not used.",
-            minItems=1,  # passed into the JSON Schema verbatim
-        ),
-        th.Property(
-            "batch_call_ids",
-            th.BooleanType(nullable=False),
-            default=True,
-            title="Batch Call IDs",
-            description="Look call_ids up 100 at a time with POST /v2/calls/extensive "
-            "(needs the api:calls:read:extensive scope; without it the tap warns once and "
-            "falls back). false: one GET /v2/calls/{id} per id.",
-        ),
-        th.Property(
-            "start_date",
-            th.DateTimeType(nullable=False),
-            title="Start Date",
-            description="Date-range mode (when call_ids is not set): the earliest call time "
-            "to extract, ISO-8601. Later runs start from the bookmark minus lookback_days.",
-        ),
-        th.Property(
-            "end_date",
-            th.DateTimeType(nullable=False),
-            title="End Date",
-            description="Date-range mode: extract calls before this time (exclusive). "
-            "Default: now.",
-        ),
-        th.Property(
-            "workspace_id",
-            th.StringType(nullable=False, pattern=GONG_ID_PATTERN),
-            title="Workspace ID",
-            description="Date-range mode: only calls of this Gong workspace.",
-        ),
-        th.Property(
-            "lookback_days",
-            th.IntegerType(nullable=False, minimum=0, maximum=365),
-            default=1,
-            title="Lookback Days",
-            description="Date-range mode: how many days before the bookmark each run "
-            "re-reads, to pick up calls Gong makes visible late (0-365).",
-        ),
-        th.Property(
-            "exclude_private_calls",
-            th.BooleanType(nullable=False),
-            default=False,
-            title="Exclude Private Calls",
-            description="Do not emit calls whose isPrivate is true.",
-        ),
-        th.Property(
-            "requests_per_second",
-            th.NumberType(nullable=False, exclusive_minimum=0, maximum=1000),
-            default=3,
-            title="Requests Per Second",
-            description="Client-side limit shared by every request of the run. Gong allows "
-            "3 per second per company; lower it if other tools share your quota (at most 1000).",
-        ),
-        th.Property(
-            "max_retry_after_seconds",
-            th.NumberType(nullable=False, minimum=0, maximum=86400),
-            default=300,
-            title="Max Retry-After Seconds",
-            description="The longest Retry-After the tap waits out. A longer one means the "
-            "daily quota (10,000 requests) is used up: the run stops with an error saying "
-            "when to retry (at most 86400, a day).",
-        ),
-        th.Property(
-            "request_timeout_seconds",
-            th.NumberType(nullable=False, exclusive_minimum=0, maximum=3600),
-            default=60,
-            title="Request Timeout Seconds",
-            description="How long to wait for Gong to answer one request before retrying it "
-            "(at most 3600).",
-        ),
-        th.Property(
-            "backoff_base_seconds",
-            th.NumberType(nullable=False, exclusive_minimum=0, maximum=60),
-            default=1,
-            title="Backoff Base Seconds",
-            description="First wait before retrying a transient fault (5xx, reset, timeout), "
-            "doubled on each of up to 4 retries, with full jitter (at most 60).",
-        ),
-    ).to_dict()
+    config_jsonschema = CONFIG_SCHEMA
 
     @cached_property
     def client(self) -> GongClient:
