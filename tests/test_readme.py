@@ -49,3 +49,11 @@ def test_the_numbers_the_readme_quotes_are_the_codes() -> None:
     client = GongClient({"requests_per_second": 3}, logging.getLogger("test"))
     assert client.max_in_flight // 2 == 2 * 3
     assert "2 \u00d7 `requests_per_second`" in readme
+
+
+def test_the_code_layout_names_every_module() -> None:
+    text = README.read_text()
+    layout = text[text.index("## Code layout") : text.index("## Tests")]
+    package = README.parent / "tap_gong_calls"
+    modules = sorted(p.name for p in package.glob("*.py") if p.name != "__init__.py")
+    assert [m for m in modules if f"`{m}`" not in layout] == []
