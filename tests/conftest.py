@@ -3,14 +3,46 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.gong_emulator import GongEmulator
 from tests.postgres import PostgresUnavailableError, start_throwaway_cluster
+from tests.tap_runner import CREDENTIALS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+
+# -- the Gong emulator -----------------------------------------------------------------------
+#
+# A module sets up its `emulator` by overriding `emulator_options` and `emulator_calls`; one
+# that needs more (transcripts not ready, ...) overrides `emulator` itself, asking for this
+# one: `def emulator(emulator): emulator.set_transcript_ready(...); return emulator`.
+# Build a module's settings with tests.tap_runner.config(emulator, **settings).
+
+
+@pytest.fixture
+def emulator_options() -> dict[str, Any]:
+    """GongEmulator options over CREDENTIALS (a module's override may replace those too)."""
+    return {}
+
+
+@pytest.fixture
+def emulator_calls() -> list[dict[str, Any]]:
+    """The calls the emulator holds when a test starts."""
+    return []
+
+
+@pytest.fixture
+def emulator(
+    emulator_options: dict[str, Any], emulator_calls: list[dict[str, Any]]
+) -> Iterator[GongEmulator]:
+    """A started emulator of its own for one test, stopped after it (its log stays readable)."""
+    with GongEmulator(**{**CREDENTIALS, **emulator_options}) as emu:
+        emu.add_calls(emulator_calls)
+        yield emu
 
 
 # -- PostgreSQL (end-to-end tests) ---------------------------------------------------------
@@ -39,3 +71,4 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         close()
+

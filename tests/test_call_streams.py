@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -18,16 +18,12 @@ from tests.gong_emulator import (
     make_call,
     seed_calls,
 )
-from tests.tap_runner import ALL_STREAMS, CREDENTIALS, TapRun, run_tap
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from tests.tap_runner import ALL_STREAMS, CREDENTIALS, TapRun, config, run_tap
 
 CALLS = seed_calls(230, "2024-01-01T00:00:00Z")
 IDS = [c["id"] for c in CALLS]
 UNKNOWN = ["1234567890123456789", "42"]
 NOT_READY = IDS[7]
-FAST = {"requests_per_second": 500}  # where the request count, not the pace, is under test
 BLOCKS = ("content", "interaction", "collaboration", "context")
 # Every top-level field is in every record, null when Gong left it out (the record contract).
 PARTY_FIELDS = dict.fromkeys(
@@ -47,15 +43,14 @@ PARTY_FIELDS = dict.fromkeys(
 
 
 @pytest.fixture
-def emulator() -> Iterator[GongEmulator]:
-    with GongEmulator(**CREDENTIALS) as emu:
-        emu.add_calls(CALLS)
-        emu.set_transcript_ready(NOT_READY, False)
-        yield emu
+def emulator_calls() -> list[dict[str, Any]]:
+    return CALLS
 
 
-def config(emu: GongEmulator, **settings: object) -> dict[str, Any]:
-    return {**CREDENTIALS, "api_url": emu.url, **FAST, **settings}
+@pytest.fixture
+def emulator(emulator: GongEmulator) -> GongEmulator:
+    emulator.set_transcript_ready(NOT_READY, False)
+    return emulator
 
 
 def endpoints(emu: GongEmulator) -> list[str]:
