@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.gong_emulator import GongEmulator
+from tests.meltano_helpers import (
+    INSTALL_TIMEOUT_SECONDS,
+    HubGuard,
+    MeltanoProject,
+    copy_project,
+    meltano_executable,
+    offline_env,
+)
 from tests.postgres import PostgresUnavailableError, start_throwaway_cluster
 from tests.tap_runner import CREDENTIALS
 
@@ -72,3 +81,28 @@ def postgres_url() -> Iterator[str]:
     finally:
         close()
 
+
+# -- Meltano (end-to-end tests) ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeltanoProject]:
+    """A copy of the project with the tap and target-postgres installed by the real meltano.
+
+    Installed once per session and shared by the e2e modules: each test brings its own
+    database, Meltano state (MELTANO_DATABASE_URI) and settings (environment variables), and
+    none writes to the project, so they cannot see each other's runs.
+    """
+    executable = meltano_executable()
+    root = copy_project(tmp_path_factory.mktemp("meltano-project"))
+    hub = HubGuard()
+    project = MeltanoProject(root=root, executable=executable, env=offline_env(hub), hub=hub)
+    try:
+        for plugin_type, name in (("extractor", "tap-gong-calls"), ("loader", "target-postgres")):
+            started = time.monotonic()
+            project.check("install", plugin_type, name, timeout=INSTALL_TIMEOUT_SECONDS)
+            print(f"meltano install {plugin_type} {name}: {time.monotonic() - started:.1f}s")
+        yield project
+    finally:
+        hub.close()
+    assert not hub.requests, f"Meltano contacted its Hub: {hub.requests}"
