@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from tests.gong_emulator import GongEmulator
 
+pytestmark = pytest.mark.slow  # ~30 tap processes, one per scenario
+
 START, END = "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"
 CALLS = seed_calls(8, START)
 IDS = [call["id"] for call in CALLS]

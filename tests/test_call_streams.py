@@ -84,6 +84,7 @@ def assert_records_match_their_schemas(run: TapRun) -> None:
             validator.validate(message["record"])
 
 
+@pytest.mark.slow
 def test_232_ids_with_every_stream_cost_3_extensive_and_4_transcript_requests(
     emulator: GongEmulator,
 ) -> None:
@@ -191,6 +192,7 @@ def test_a_child_without_calls_uses_extensive_with_only_its_block(
     )
 
 
+@pytest.mark.slow
 def test_date_range_of_1000_calls_emits_every_record_once_at_2_requests_per_100(
     emulator: GongEmulator,
 ) -> None:

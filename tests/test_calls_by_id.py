@@ -99,6 +99,7 @@ def test_a_bearer_token_works_instead_of_a_key(emulator: GongEmulator) -> None:
     assert emulator.requests[0].authorization == "Bearer oauth-token-123"
 
 
+@pytest.mark.slow
 def test_with_defaults_a_3_per_second_server_never_answers_429() -> None:
     with GongEmulator(**CREDENTIALS, rate_limit_per_second=3) as emu:
         emu.add_calls(CALLS[:12])

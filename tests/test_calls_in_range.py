@@ -119,6 +119,7 @@ def test_a_second_run_reads_only_the_lookback_and_picks_up_new_and_late_calls(
     )
 
 
+@pytest.mark.slow
 def test_a_run_that_fails_midway_resumes_from_its_last_state_without_loss(
     busy: GongEmulator,
 ) -> None:

@@ -34,6 +34,7 @@ def emulator_calls() -> list[dict[str, Any]]:
     return WEEK
 
 
+@pytest.mark.slow
 def test_1100_calls_in_one_second_arrive_once_for_about_a_request_per_page(
     emulator: GongEmulator,
 ) -> None:
@@ -63,6 +64,7 @@ def test_1100_calls_in_one_second_arrive_once_for_about_a_request_per_page(
     assert bookmarks == sorted(bookmarks)
 
 
+@pytest.mark.slow
 def test_every_stream_of_a_dense_second_arrives_once(emulator: GongEmulator) -> None:
     emulator.add_calls(DENSE)
 

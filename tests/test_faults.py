@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from concurrent.futures import Future
 
+pytestmark = pytest.mark.slow  # the fault matrix: ~40 tap processes and real 429 waits
+
 START, END = "2024-01-01T00:00:00Z", "2024-01-05T00:00:00Z"
 # 30 minutes apart: the date-range mode reads a 1-day window (48 calls), then a 4-day one of
 # two pages (100 + 2 calls).

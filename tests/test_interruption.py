@@ -27,6 +27,8 @@ from tests.tap_runner import CREDENTIALS, config, run_tap, tap_executable
 if TYPE_CHECKING:
     from pathlib import Path
 
+pytestmark = pytest.mark.slow  # tap processes killed and run again, 600 calls
+
 START, END = "2024-01-01T00:00:00Z", "2024-01-10T00:00:00Z"
 # 600 calls, 20 minutes apart over 8+ days: windows of 1 day (72 calls), 4 days (288 calls, 3
 # pages), then the rest.

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.gong_emulator import GongEmulator, seed_calls
 from tests.tap_runner import CREDENTIALS, config, run_tap
+
+pytestmark = pytest.mark.slow  # 10 MB of transcripts
 
 CALLS = seed_calls(130, "2024-01-01T00:00:00Z")
 IDS = [str(c["id"]) for c in CALLS]
