@@ -293,7 +293,7 @@ def assert_retry_after_honoured(emu: GongEmulator) -> None:
 def test_429_storm_waits_out_every_retry_after() -> None:
     # Before `outcomes` starts its background runs, so that they do not share the CPU with it;
     # what a 429 still in flight may cost is REACTION_SECONDS' to say, not this ordering.
-    ids = ALL_IDS[:20]
+    ids = ALL_IDS[:12]
     settings = {"call_ids": ids, "requests_per_second": 20}
     outcome = play_one(
         Scenario("ids-get", settings=settings, emulator={"rate_limit_per_second": 2})
@@ -310,7 +310,7 @@ def test_over_the_limit_the_tap_lowers_its_rate_and_says_where_it_ended() -> Non
     # Also before the background runs. 6 requests/s against a server allowing 3: the tap lowers
     # its rate after a 429 and still waits out every Retry-After. How well it settles is for
     # the benchmark (benchmarks/throughput.py, case over-limit) to measure, not a test.
-    ids = ALL_IDS[:24]
+    ids = ALL_IDS[:12]
     settings = {"call_ids": ids, "requests_per_second": 6}
     outcome = play_one(
         Scenario("ids-get", settings=settings, emulator={"rate_limit_per_second": 3})
