@@ -3,14 +3,55 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.gong_emulator import GongEmulator
+from tests.meltano_helpers import (
+    INSTALL_TIMEOUT_SECONDS,
+    HubGuard,
+    MeltanoProject,
+    copy_project,
+    meltano_executable,
+    offline_env,
+)
 from tests.postgres import PostgresUnavailableError, start_throwaway_cluster
+from tests.tap_runner import CREDENTIALS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+
+# -- the Gong emulator -----------------------------------------------------------------------
+#
+# A module sets up its `emulator` by overriding `emulator_options` and `emulator_calls`; one
+# that needs more (transcripts not ready, ...) overrides `emulator` itself, asking for this
+# one: `def emulator(emulator): emulator.set_transcript_ready(...); return emulator`.
+# Build a module's settings with tests.tap_runner.config(emulator, **settings).
+
+
+@pytest.fixture
+def emulator_options() -> dict[str, Any]:
+    """GongEmulator options over CREDENTIALS (a module's override may replace those too)."""
+    return {}
+
+
+@pytest.fixture
+def emulator_calls() -> list[dict[str, Any]]:
+    """The calls the emulator holds when a test starts."""
+    return []
+
+
+@pytest.fixture
+def emulator(
+    emulator_options: dict[str, Any], emulator_calls: list[dict[str, Any]]
+) -> Iterator[GongEmulator]:
+    """A started emulator of its own for one test, stopped after it (its log stays readable)."""
+    with GongEmulator(**{**CREDENTIALS, **emulator_options}) as emu:
+        emu.add_calls(emulator_calls)
+        yield emu
 
 
 # -- PostgreSQL (end-to-end tests) ---------------------------------------------------------
@@ -39,3 +80,29 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         close()
+
+
+# -- Meltano (end-to-end tests) ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeltanoProject]:
+    """A copy of the project with the tap and target-postgres installed by the real meltano.
+
+    Installed once per session and shared by the e2e modules: each test brings its own
+    database, Meltano state (MELTANO_DATABASE_URI) and settings (environment variables), and
+    none writes to the project, so they cannot see each other's runs.
+    """
+    executable = meltano_executable()
+    root = copy_project(tmp_path_factory.mktemp("meltano-project"))
+    hub = HubGuard()
+    project = MeltanoProject(root=root, executable=executable, env=offline_env(hub), hub=hub)
+    try:
+        for plugin_type, name in (("extractor", "tap-gong-calls"), ("loader", "target-postgres")):
+            started = time.monotonic()
+            project.check("install", plugin_type, name, timeout=INSTALL_TIMEOUT_SECONDS)
+            print(f"meltano install {plugin_type} {name}: {time.monotonic() - started:.1f}s")
+        yield project
+    finally:
+        hub.close()
+    assert not hub.requests, f"Meltano contacted its Hub: {hub.requests}"

@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tap_gong_calls.tap import TapGongCalls
+from tests.gong_emulator import GongEmulator
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from concurrent.futures import Future
 
     import pytest
+
+    from tests.gong_emulator import Fault
 
 ScenarioT = TypeVar("ScenarioT")
 OutcomeT = TypeVar("OutcomeT")
@@ -28,6 +31,16 @@ CREDENTIALS: dict[str, Any] = {
     "access_key": "key-AKIA-test-7777",
     "access_key_secret": "secret-s3cr3t-9999",
 }
+FAST = {"requests_per_second": 500}  # where the request count, not the pace, is under test
+
+
+def config(emu: GongEmulator, **settings: Any) -> dict[str, Any]:
+    """The tap's settings against ``emu``: CREDENTIALS, its URL, FAST, then ``settings``.
+
+    A setting of None is dropped (``requests_per_second=None``: the tap's default pace).
+    """
+    merged = {**CREDENTIALS, "api_url": emu.url, **FAST, **settings}
+    return {key: value for key, value in merged.items() if value is not None}
 
 
 def tap_executable() -> str:
@@ -152,3 +165,42 @@ def play_selected(
         yield futures
         for future in futures.values():  # after pytest -x, do not play the rest
             future.cancel()
+
+
+# -- scenarios: independent tap runs, each against an emulator of its own ----------------------
+
+
+@dataclass
+class Scenario:
+    """One tap run against a fresh emulator holding a module's calls (+ ``calls``).
+
+    ``mode`` is what the module's config makes of it (ids, date range, ...); ``settings``
+    override that config, a value of None dropping the setting; ``emulator`` are options of
+    the GongEmulator over CREDENTIALS; ``faults`` are queued before the run.
+    """
+
+    mode: str
+    faults: tuple[Fault, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
+    emulator: dict[str, Any] = field(default_factory=dict)
+    calls: tuple[dict[str, Any], ...] = ()
+    env: dict[str, str] | None = None
+
+
+@dataclass
+class Outcome:
+    run: TapRun
+    emu: GongEmulator  # stopped; its request log stays readable
+
+
+def play(
+    scenario: Scenario,
+    calls: list[dict[str, Any]],
+    settings_of: Callable[[GongEmulator, Scenario], dict[str, Any]],
+) -> Outcome:
+    """Run the tap once as ``scenario`` says, with the settings ``settings_of`` makes."""
+    with GongEmulator(**{**CREDENTIALS, **scenario.emulator}) as emu:
+        emu.add_calls([*calls, *scenario.calls])
+        emu.inject(*scenario.faults)
+        run = run_tap(settings_of(emu, scenario), env=scenario.env)
+        return Outcome(run, emu)

@@ -14,11 +14,11 @@ import pytest
 
 from tap_gong_calls.bookmark import StateError, check_state, read_bookmark
 from tap_gong_calls.timestamps import format_utc, parse_utc
-from tests.gong_emulator import DEFAULT_WORKSPACE_ID, GongEmulator, make_call, seed_calls
-from tests.tap_runner import CREDENTIALS, run_tap
+from tests.gong_emulator import DEFAULT_WORKSPACE_ID, make_call, seed_calls
+from tests.tap_runner import config, run_tap
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from tests.gong_emulator import GongEmulator
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime.now(UTC).replace(microsecond=0)
@@ -32,15 +32,8 @@ WEEK = [
 
 
 @pytest.fixture
-def emulator() -> Iterator[GongEmulator]:
-    with GongEmulator(**CREDENTIALS) as emu:
-        emu.add_calls(RECENT)
-        emu.add_calls(WEEK)
-        yield emu
-
-
-def config(emu: GongEmulator, **settings: object) -> dict[str, Any]:
-    return {**CREDENTIALS, "api_url": emu.url, "requests_per_second": 500, **settings}
+def emulator_calls() -> list[dict[str, Any]]:
+    return [*RECENT, *WEEK]
 
 
 def state_of(moment: str, **extra: object) -> dict[str, Any]:

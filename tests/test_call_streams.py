@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -18,16 +18,12 @@ from tests.gong_emulator import (
     make_call,
     seed_calls,
 )
-from tests.tap_runner import ALL_STREAMS, CREDENTIALS, TapRun, run_tap
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from tests.tap_runner import ALL_STREAMS, CREDENTIALS, TapRun, config, run_tap
 
 CALLS = seed_calls(230, "2024-01-01T00:00:00Z")
 IDS = [c["id"] for c in CALLS]
 UNKNOWN = ["1234567890123456789", "42"]
 NOT_READY = IDS[7]
-FAST = {"requests_per_second": 500}  # where the request count, not the pace, is under test
 BLOCKS = ("content", "interaction", "collaboration", "context")
 # Every top-level field is in every record, null when Gong left it out (the record contract).
 PARTY_FIELDS = dict.fromkeys(
@@ -47,15 +43,14 @@ PARTY_FIELDS = dict.fromkeys(
 
 
 @pytest.fixture
-def emulator() -> Iterator[GongEmulator]:
-    with GongEmulator(**CREDENTIALS) as emu:
-        emu.add_calls(CALLS)
-        emu.set_transcript_ready(NOT_READY, False)
-        yield emu
+def emulator_calls() -> list[dict[str, Any]]:
+    return CALLS
 
 
-def config(emu: GongEmulator, **settings: object) -> dict[str, Any]:
-    return {**CREDENTIALS, "api_url": emu.url, **FAST, **settings}
+@pytest.fixture
+def emulator(emulator: GongEmulator) -> GongEmulator:
+    emulator.set_transcript_ready(NOT_READY, False)
+    return emulator
 
 
 def endpoints(emu: GongEmulator) -> list[str]:
@@ -89,6 +84,7 @@ def assert_records_match_their_schemas(run: TapRun) -> None:
             validator.validate(message["record"])
 
 
+@pytest.mark.slow
 def test_232_ids_with_every_stream_cost_3_extensive_and_4_transcript_requests(
     emulator: GongEmulator,
 ) -> None:
@@ -196,6 +192,7 @@ def test_a_child_without_calls_uses_extensive_with_only_its_block(
     )
 
 
+@pytest.mark.slow
 def test_date_range_of_1000_calls_emits_every_record_once_at_2_requests_per_100(
     emulator: GongEmulator,
 ) -> None:

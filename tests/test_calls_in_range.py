@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 import itertools
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tap_gong_calls.timestamps import parse_utc
 from tests.gong_emulator import Fault, GongEmulator, make_call, seed_calls
-from tests.tap_runner import CREDENTIALS, run_tap
+from tests.tap_runner import CREDENTIALS, config, run_tap
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -25,18 +25,11 @@ BUSY_WEEK = [
 ]
 END = "2024-06-11T00:00:00Z"
 TWO_YEARS_BEFORE = "2022-06-01T00:00:00Z"
-FAST = {"requests_per_second": 500}
 
 
 @pytest.fixture
-def emulator() -> Iterator[GongEmulator]:
-    with GongEmulator(**CREDENTIALS) as emu:
-        emu.add_calls(WEEK)
-        yield emu
-
-
-def config(emu: GongEmulator, **settings: object) -> dict[str, object]:
-    return {**CREDENTIALS, "api_url": emu.url, **FAST, **settings}
+def emulator_calls() -> list[dict[str, Any]]:
+    return WEEK
 
 
 def list_requests(emu: GongEmulator) -> list[dict[str, str]]:
@@ -126,6 +119,7 @@ def test_a_second_run_reads_only_the_lookback_and_picks_up_new_and_late_calls(
     )
 
 
+@pytest.mark.slow
 def test_a_run_that_fails_midway_resumes_from_its_last_state_without_loss(
     busy: GongEmulator,
 ) -> None:

@@ -11,26 +11,38 @@ from tap_gong_calls.concurrency import map_in_order, prefetch
 
 
 def test_results_come_in_input_order_although_they_finish_out_of_order() -> None:
-    def slow_for_small(n: int) -> int:
-        time.sleep(0.02 * (5 - n % 5))
+    # Each even item waits until the odd one after it has finished (events, not sleeps), so
+    # every pair finishes out of order whatever the scheduling.
+    done = [threading.Event() for _ in range(12)]
+    finished: list[int] = []
+
+    def later_for_even(n: int) -> int:
+        if n % 2 == 0:
+            assert done[n + 1].wait(timeout=30)
+        finished.append(n)
+        done[n].set()
         return n * 10
 
-    assert list(map_in_order(slow_for_small, range(12), max_in_flight=4)) == [
+    assert list(map_in_order(later_for_even, range(12), max_in_flight=4)) == [
         n * 10 for n in range(12)
     ]
+    assert all(finished.index(n + 1) < finished.index(n) for n in range(0, 12, 2)), finished
 
 
 def test_no_more_than_max_in_flight_run_at_once() -> None:
+    # A barrier of three lets items go only three at a time: it proves three do run at once;
+    # the count proves no fourth joins them. Neither depends on how fast threads are scheduled.
     running = 0
     peak = 0
     lock = threading.Lock()
+    together = threading.Barrier(3, timeout=30)
 
     def tracked(n: int) -> int:
         nonlocal running, peak
         with lock:
             running += 1
             peak = max(peak, running)
-        time.sleep(0.01)
+        together.wait()
         with lock:
             running -= 1
         return n
@@ -61,16 +73,25 @@ def test_the_first_failure_is_raised_and_no_new_item_starts() -> None:
 
 def test_prefetch_yields_everything_in_order_and_runs_ahead_by_at_most_depth() -> None:
     produced: list[int] = []
+    fourth, fifth = threading.Event(), threading.Event()
 
     def producer():
         for n in range(6):
             produced.append(n)
+            if n == 3:
+                fourth.set()
+            if n == 4:
+                fifth.set()
             yield n
 
     items = prefetch(producer(), depth=2)
     assert next(items) == 0
-    time.sleep(0.3)  # the consumer is busy; the producer fills the queue meanwhile
-    assert len(produced) == 4  # 1 taken, 2 queued, 1 waiting to be queued
+    # The consumer is busy; the producer fills the queue meanwhile: 1 taken, 2 queued, 1 waiting
+    # to be queued. Waited for, not slept on; then it must stay there while nothing is taken
+    # (a slow CPU can only make that check pass, never fail it).
+    assert fourth.wait(timeout=30)
+    assert not fifth.wait(timeout=0.2)
+    assert len(produced) == 4
     assert list(items) == [1, 2, 3, 4, 5]
 
 

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pytest
 
 from tests.gong_emulator import GongEmulator, make_call, seed_calls
-from tests.tap_runner import ALL_STREAMS, CREDENTIALS, run_tap
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from tests.tap_runner import ALL_STREAMS, CREDENTIALS, config, run_tap
 
 WEEK = seed_calls(250, "2024-06-03T00:00:00Z", datetime.timedelta(minutes=40))
 START, END = "2024-06-01T00:00:00Z", "2024-06-11T00:00:00Z"
-FAST = {"requests_per_second": 500}
+RANGE = {"start_date": START, "end_date": END}
 # The dense part: ceil(1,100 / 100) pages, the probe of its second, and a few windows around it.
 DENSE_REQUESTS = 15
 
@@ -33,26 +30,21 @@ DENSE = same_second(1100, "2024-06-05T12:00:00")
 
 
 @pytest.fixture
-def emulator() -> Iterator[GongEmulator]:
-    with GongEmulator(**CREDENTIALS) as emu:
-        emu.add_calls(WEEK)
-        yield emu
+def emulator_calls() -> list[dict[str, Any]]:
+    return WEEK
 
 
-def config(emu: GongEmulator) -> dict[str, object]:
-    return {**CREDENTIALS, "api_url": emu.url, **FAST, "start_date": START, "end_date": END}
-
-
+@pytest.mark.slow
 def test_1100_calls_in_one_second_arrive_once_for_about_a_request_per_page(
     emulator: GongEmulator,
 ) -> None:
-    week_alone = run_tap(config(emulator))
+    week_alone = run_tap(config(emulator, **RANGE))
     assert week_alone.returncode == 0, week_alone.explain()
     week_requests = len(emulator.requests)
     emulator.add_calls(DENSE)
     emulator.reset_log()
 
-    run = run_tap(config(emulator))
+    run = run_tap(config(emulator, **RANGE))
 
     assert run.returncode == 0, run.explain()
     assert sorted(run.ids) == sorted(str(c["id"]) for c in [*WEEK, *DENSE])
@@ -72,10 +64,11 @@ def test_1100_calls_in_one_second_arrive_once_for_about_a_request_per_page(
     assert bookmarks == sorted(bookmarks)
 
 
+@pytest.mark.slow
 def test_every_stream_of_a_dense_second_arrives_once(emulator: GongEmulator) -> None:
     emulator.add_calls(DENSE)
 
-    run = run_tap(config(emulator), streams=ALL_STREAMS)
+    run = run_tap(config(emulator, **RANGE), streams=ALL_STREAMS)
 
     assert run.returncode == 0, run.explain()
     expected = sorted(str(c["id"]) for c in [*WEEK, *DENSE])
@@ -90,7 +83,7 @@ def test_a_dense_second_at_the_start_of_the_range_is_read_through() -> None:
     # No calls before it: the probe's first page is all one second.
     with GongEmulator(**CREDENTIALS) as emu:
         emu.add_calls(same_second(1100, "2024-06-01T00:00:00"))
-        run = run_tap(config(emu))
+        run = run_tap(config(emu, **RANGE))
         requests = len(emu.requests)
 
     assert run.returncode == 0, run.explain()

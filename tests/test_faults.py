@@ -7,9 +7,10 @@ Retry-After, and a 1 s request timeout where a slow answer is tested.
 
 A tap process spends most of its time starting Python, so the runs are declared as SCENARIOS,
 played four at a time in the background by the module fixture ``outcomes`` (only those of the
-selected tests), and each test checks its own outcome. Time limits are measured from the tap's
-first request, so a busy CPU slowing its start-up does not count. The 429 storm, whose check
-needs the tap to react within 50 ms, runs first and alone.
+selected tests), and each test checks its own outcome. No test bounds how long a run took:
+"at once" is checked by what the tap did (no "Retrying ... in Ns" line, its announced waits,
+the requests Gong received), which a busy CPU cannot change. Where a wait is itself under test
+(Retry-After honoured), it is measured on the emulator's request timestamps.
 """
 
 from __future__ import annotations
@@ -22,18 +23,28 @@ import json
 import re
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tap_gong_calls.timestamps import parse_utc
 from tests.gong_emulator import ABSENT, Fault, GongEmulator, make_call, seed_calls
-from tests.tap_runner import CREDENTIALS, TapRun, play_selected, run_tap
+from tests.tap_runner import (
+    CREDENTIALS,
+    Outcome,
+    Scenario,
+    TapRun,
+    config,
+    play,
+    play_selected,
+    run_tap,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from concurrent.futures import Future
+
+pytestmark = pytest.mark.slow  # the fault matrix: ~40 tap processes and real 429 waits
 
 START, END = "2024-01-01T00:00:00Z", "2024-01-05T00:00:00Z"
 # 30 minutes apart: the date-range mode reads a 1-day window (48 calls), then a 4-day one of
@@ -41,7 +52,7 @@ START, END = "2024-01-01T00:00:00Z", "2024-01-05T00:00:00Z"
 CALLS = seed_calls(150, START)
 ALL_IDS = [call["id"] for call in CALLS]
 IDS = ALL_IDS[:8]  # what the ids modes ask for
-FAST = {"backoff_base_seconds": 0.05, "requests_per_second": 50}
+QUICK = {"backoff_base_seconds": 0.05, "requests_per_second": 50}  # sub-second waits
 TOKEN = "tok-bearer-0b5e7c1d"
 MODES = ("ids-batch", "ids-get", "date-range")
 # The request of each mode that faults are aimed at, as the tap names it in its messages.
@@ -79,50 +90,28 @@ def _seconds_until(retry_after: str) -> float:
         return email.utils.parsedate_to_datetime(retry_after).timestamp() - time.time()
 
 
-@dataclass
-class Scenario:
-    """One tap run: an emulator holding CALLS (+ ``calls``), queued faults, the tap's settings.
-
-    ``settings`` override config(); a value of None drops that setting.
-    """
-
-    mode: str
-    faults: tuple[Fault, ...] = ()
-    settings: dict[str, Any] = field(default_factory=dict)
-    emulator: dict[str, Any] = field(default_factory=dict)
-    calls: tuple[dict[str, Any], ...] = ()
-    env: dict[str, str] | None = None
-
-
-@dataclass
-class Outcome:
-    run: TapRun
-    emu: GongEmulator  # stopped; its logs stay readable
-    ended: float  # when the tap had exited, on the monotonic clock
-
-    @property
-    def seconds_from_first_request(self) -> float:
-        """How long the tap ran once it had started talking to Gong (start-up excluded)."""
-        return self.ended - self.emu.requests[0].started_at
-
-
-def config(emu: GongEmulator, mode: str, **settings: Any) -> dict[str, Any]:
-    """Settings for one of MODES, fast waits included; a setting of None is dropped."""
+def settings_for(emu: GongEmulator, mode: str, **settings: Any) -> dict[str, Any]:
+    """Settings for one of MODES, quick waits included; a setting of None is dropped."""
     if mode == "date-range":
         selection: dict[str, Any] = {"start_date": START, "end_date": END}
     else:
         selection = {"call_ids": IDS, "batch_call_ids": mode == "ids-batch"}
-    merged = {**CREDENTIALS, "api_url": emu.url, **FAST, **selection, **settings}
-    return {key: value for key, value in merged.items() if value is not None}
+    return config(emu, **{**QUICK, **selection, **settings})
 
 
-def play(scenario: Scenario) -> Outcome:
-    emu = GongEmulator(**{**CREDENTIALS, **scenario.emulator})
-    with emu:
-        emu.add_calls([*CALLS, *scenario.calls])
-        emu.inject(*scenario.faults)
-        run = run_tap(config(emu, scenario.mode, **scenario.settings), env=scenario.env)
-        return Outcome(run, emu, time.monotonic())
+def play_one(scenario: Scenario) -> Outcome:
+    """A Scenario against an emulator holding CALLS (+ its ``calls``)."""
+    return play(scenario, CALLS, lambda emu, s: settings_for(emu, s.mode, **s.settings))
+
+
+def announced_waits(run: TapRun) -> list[tuple[float, int]]:
+    """(seconds, try) of each wait the tap took, from its "Retrying ... in Ns (try N)" lines."""
+    return [
+        (float(seconds), int(tries))
+        for seconds, tries in re.findall(
+            r"Retrying \S+ \S+ in (\d+\.\d\d)s \(try (\d+)\)", run.stderr
+        )
+    ]
 
 
 def aimed(mode: str, kind: str, **options: Any) -> Fault:
@@ -241,7 +230,7 @@ SCENARIOS = {
 @pytest.fixture(scope="module")
 def outcomes(request: pytest.FixtureRequest) -> Iterator[dict[str, Future[Outcome]]]:
     """The outcome of each SCENARIOS entry a selected test of this module names."""
-    yield from play_selected(request, SCENARIOS, play)
+    yield from play_selected(request, SCENARIOS, play_one)
 
 
 def assert_each_once(run: TapRun, expected: list[str]) -> None:
@@ -276,24 +265,39 @@ def assert_bookmark_owes_nothing(run: TapRun) -> None:
 # -- a 429 storm, first and alone ----------------------------------------------------------
 
 
+# How long after a 429 left the emulator a request may still start without having waited: the
+# tap cannot honour a Retry-After it has not read yet, and a thread that had claimed its start
+# before then may send. The emulator logs when a request started, not when the tap read the
+# answer, so this margin stands in for that reaction time: generous (four 50 ms slots at 20
+# requests/s) so that a starved CPU does not fail the test, yet well inside the waits checked.
+REACTION_SECONDS = 0.2
+
+
 def assert_retry_after_honoured(emu: GongEmulator) -> None:
-    """No request started before the Retry-After of an earlier 429 had passed."""
+    """No request started before the Retry-After of an earlier 429 had passed.
+
+    Measured on the emulator's own request timestamps (when each request reached it), with
+    REACTION_SECONDS of grace after each 429 and 5 ms for rounding; never on the wall time of
+    the whole run.
+    """
     starts = [r.started_at for r in emu.requests]
     early = [
         (round(start - limited, 3), round(wait_end - start, 3))
         for limited, wait_end in not_before(emu)
         for start in starts
-        if limited < start < wait_end - 0.005
+        if limited + REACTION_SECONDS < start < wait_end - 0.005
     ]
     assert early == [], "(s after the 429, s too early) of requests that did not wait"
 
 
 def test_429_storm_waits_out_every_retry_after() -> None:
-    # Before `outcomes` starts its background runs: with 20 ids in flight at 20 requests/s, the
-    # tap must take in each 429 within one 50 ms slot, which a starved CPU could prevent.
-    ids = ALL_IDS[:20]
+    # Before `outcomes` starts its background runs, so that they do not share the CPU with it;
+    # what a 429 still in flight may cost is REACTION_SECONDS' to say, not this ordering.
+    ids = ALL_IDS[:12]
     settings = {"call_ids": ids, "requests_per_second": 20}
-    outcome = play(Scenario("ids-get", settings=settings, emulator={"rate_limit_per_second": 2}))
+    outcome = play_one(
+        Scenario("ids-get", settings=settings, emulator={"rate_limit_per_second": 2})
+    )
 
     assert outcome.run.returncode == 0, outcome.run.explain()
     assert_each_once(outcome.run, ids)
@@ -306,9 +310,11 @@ def test_over_the_limit_the_tap_lowers_its_rate_and_says_where_it_ended() -> Non
     # Also before the background runs. 6 requests/s against a server allowing 3: the tap lowers
     # its rate after a 429 and still waits out every Retry-After. How well it settles is for
     # the benchmark (benchmarks/throughput.py, case over-limit) to measure, not a test.
-    ids = ALL_IDS[:24]
+    ids = ALL_IDS[:12]
     settings = {"call_ids": ids, "requests_per_second": 6}
-    outcome = play(Scenario("ids-get", settings=settings, emulator={"rate_limit_per_second": 3}))
+    outcome = play_one(
+        Scenario("ids-get", settings=settings, emulator={"rate_limit_per_second": 3})
+    )
 
     assert outcome.run.returncode == 0, outcome.run.explain()
     assert_each_once(outcome.run, ids)
@@ -381,7 +387,10 @@ def test_retry_after_above_max_stops_at_once(
 
     run = outcome.run
     assert run.returncode != 0
-    assert outcome.seconds_from_first_request < 5, "it slept on a Retry-After it should refuse"
+    # It refused to sleep on the Retry-After: it announced no wait ("Retrying ... in Ns"), and
+    # sent nothing more. Checked on what the tap did, not on how long the run took.
+    assert announced_waits(run) == [], "it slept on a Retry-After it should refuse"
+    assert "Retrying" not in run.stderr
     assert run.ids == []
     assert len(outcome.emu.requests) == 1
     for words in ("quota", "max_retry_after_seconds", "Retry-After 7200s"):
@@ -404,7 +413,7 @@ def quota_emulator() -> Iterator[GongEmulator]:
 
 def test_quota_mid_range_then_resume_from_state(quota_emulator: GongEmulator) -> None:
     emu = quota_emulator
-    settings = config(emu, "date-range", lookback_days=0)
+    settings = settings_for(emu, "date-range", lookback_days=0)
 
     first = run_tap(settings)
 
@@ -439,7 +448,13 @@ def test_persistent_fault_fails_naming_endpoint(
     run = outcome.run
     errors = "\n".join(line for line in run.stderr.splitlines() if "| ERROR" in line)
     assert run.returncode != 0
-    assert outcome.seconds_from_first_request < 10
+    # It gave up after short waits: each announced wait (full jitter) is within the backoff cap
+    # of its try, 0.05 s doubling, and no try waited on a 429. Read from the tap's own lines,
+    # not timed, so a busy CPU cannot fail it.
+    waits = announced_waits(run)
+    assert waits, run.explain()
+    assert all(s <= QUICK["backoff_base_seconds"] * 2 ** (t - 1) + 0.005 for s, t in waits), waits
+    assert all(t < 5 for _, t in waits), waits
     # The tries for one request; windows in flight beside it may have spent theirs too.
     tries = [r.fault for r in outcome.emu.requests].count(kind)
     assert tries == 5 if mode != "date-range" else tries >= 5

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.gong_emulator import GongEmulator, seed_calls
-from tests.tap_runner import CREDENTIALS, run_tap, tap_executable
+from tests.tap_runner import CREDENTIALS, config, run_tap, tap_executable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
+
+pytestmark = pytest.mark.slow  # tap processes killed and run again, 600 calls
 
 START, END = "2024-01-01T00:00:00Z", "2024-01-10T00:00:00Z"
 # 600 calls, 20 minutes apart over 8+ days: windows of 1 day (72 calls), 4 days (288 calls, 3
@@ -44,21 +45,23 @@ RECORDS_PAST_BOOKMARK = 30  # how far into the next window to interrupt
 
 
 @pytest.fixture
-def emulator() -> Iterator[GongEmulator]:
-    with GongEmulator(**CREDENTIALS, latency_seconds=0.02) as emu:
-        emu.add_calls(CALLS)
-        yield emu
+def emulator_options() -> dict[str, Any]:
+    return {"latency_seconds": 0.02}
+
+
+@pytest.fixture
+def emulator_calls() -> list[dict[str, Any]]:
+    return CALLS
 
 
 def settings(emu: GongEmulator) -> dict[str, Any]:
-    return {
-        **CREDENTIALS,
-        "api_url": emu.url,
-        "start_date": START,
-        "end_date": END,
-        "lookback_days": 0,  # so that a second run reads only what the first did not finish
-        "requests_per_second": 100,
-    }
+    return config(
+        emu,
+        start_date=START,
+        end_date=END,
+        lookback_days=0,  # so that a second run reads only what the first did not finish
+        requests_per_second=100,
+    )
 
 
 def bookmark_of(state: dict[str, Any]) -> str | None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.gong_emulator import GongEmulator, seed_calls
-from tests.tap_runner import CREDENTIALS, run_tap
+from tests.tap_runner import CREDENTIALS, config, run_tap
+
+pytestmark = pytest.mark.slow  # 10 MB of transcripts
 
 CALLS = seed_calls(130, "2024-01-01T00:00:00Z")
 IDS = [str(c["id"]) for c in CALLS]
 LARGE = IDS[:10]  # half of the first request's 20 ids
-FAST = {"requests_per_second": 500}
 
 
 def test_large_transcripts_arrive_whole_in_requests_of_fewer_ids() -> None:
@@ -17,7 +20,7 @@ def test_large_transcripts_arrive_whole_in_requests_of_fewer_ids() -> None:
         for call_id in LARGE:
             emu.set_transcript_bytes(call_id, 1_000_000)
         run = run_tap(
-            {**CREDENTIALS, "api_url": emu.url, **FAST, "call_ids": IDS},
+            config(emu, call_ids=IDS),
             streams=("calls", "call_transcripts"),
         )
         asked = [

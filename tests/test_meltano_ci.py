@@ -17,7 +17,7 @@ import secrets
 import shutil
 import time
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -62,12 +62,11 @@ def hub() -> Iterator[HubGuard]:
 
 
 @pytest.fixture
-def emulator() -> Iterator[GongEmulator]:
-    with GongEmulator(
-        access_key=f"key-{secrets.token_hex(8)}",
-        access_key_secret=f"secret-{secrets.token_hex(16)}",
-    ) as emu:
-        yield emu
+def emulator_options() -> dict[str, Any]:
+    return {
+        "access_key": f"key-{secrets.token_hex(8)}",
+        "access_key_secret": f"secret-{secrets.token_hex(16)}",
+    }
 
 
 def _meltano_args(command: str) -> list[str]:

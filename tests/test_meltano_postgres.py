@@ -2,7 +2,8 @@
 
 The project (pyproject.toml, README.md, meltano.yml, tap_gong_calls/, schemas/) is copied to a
 temporary directory, where the real `meltano` installs the tap (editable) and
-meltanolabs-target-postgres into its own virtualenvs, once per session. Each test serves Gong
+meltanolabs-target-postgres into its own virtualenvs, once per session (conftest's
+`meltano_project`, shared with the other e2e modules). Each test serves Gong
 from a `GongEmulator` in this process, loads into a database of its own, and reads the result
 with psycopg. Meltano's Hub is pointed at a local server that records any request, and the
 session fails if Meltano sent it one.
@@ -25,14 +26,9 @@ from psycopg.conninfo import make_conninfo
 
 from tests.gong_emulator import GongEmulator, make_call, seed_calls
 from tests.meltano_helpers import (
-    INSTALL_TIMEOUT_SECONDS,
-    HubGuard,
     MeltanoProject,
-    copy_project,
     instant,
-    meltano_executable,
     new_database,
-    offline_env,
     tap_env,
     target_env,
 )
@@ -47,27 +43,6 @@ UTC = timezone.utc
 DATABASE_TIME_ZONE = "Asia/Kolkata"
 
 
-# -- Meltano project -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeltanoProject]:
-    """A copy of the project with the tap and target-postgres installed by the real meltano."""
-    executable = meltano_executable()
-    root = copy_project(tmp_path_factory.mktemp("meltano-project"))
-    hub = HubGuard()
-    project = MeltanoProject(root=root, executable=executable, env=offline_env(hub), hub=hub)
-    try:
-        for plugin_type, name in (("extractor", "tap-gong-calls"), ("loader", "target-postgres")):
-            started = time.monotonic()
-            project.check("install", plugin_type, name, timeout=INSTALL_TIMEOUT_SECONDS)
-            print(f"meltano install {plugin_type} {name}: {time.monotonic() - started:.1f}s")
-        yield project
-    finally:
-        hub.close()
-    assert not hub.requests, f"Meltano contacted its Hub: {hub.requests}"
-
-
 # -- per-test database, emulator and environment ---------------------------------------------
 
 
@@ -79,18 +54,13 @@ def target_db(postgres_url: str) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def emulator() -> Iterator[GongEmulator]:
-    emu = GongEmulator(
-        access_key=f"key-{secrets.token_hex(8)}",
-        access_key_secret=f"secret-{secrets.token_hex(16)}",
-        rate_limit_per_second=None,
-        latency_seconds=0.0,
-    )
-    emu.start()
-    try:
-        yield emu
-    finally:
-        emu.stop()
+def emulator_options() -> dict[str, Any]:
+    return {
+        "access_key": f"key-{secrets.token_hex(8)}",
+        "access_key_secret": f"secret-{secrets.token_hex(16)}",
+        "rate_limit_per_second": None,
+        "latency_seconds": 0.0,
+    }
 
 
 # -- reading the result ----------------------------------------------------------------------

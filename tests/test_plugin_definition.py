@@ -164,6 +164,7 @@ def _project_with(file: str, root: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("file", list(DEFINITIONS))
 def test_meltano_passes_sdk_settings_from_environment_variables(
     hub: HubGuard, tmp_path: Path, file: str

@@ -3,7 +3,7 @@
 One `meltano run tap-gong-calls target-postgres` of a few calls from `GongEmulator(variety=True)`
 (undocumented enum values, nested nulls, CRM field values of every JSON type) through all four
 streams; the rows are read back with psycopg and compared with what the emulator sent. The
-Meltano project (tap and target installed once per session) is test_meltano_postgres's.
+Meltano project (tap and target installed once per session) is conftest's `meltano_project`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from psycopg.conninfo import make_conninfo
 
 from tests.gong_emulator import CRM_VALUES, NEW_ENUM_VALUES, GongEmulator, seed_calls
 from tests.meltano_helpers import new_database, tap_env, target_env
-from tests.test_meltano_postgres import meltano_project  # noqa: F401  (a fixture)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -53,7 +52,7 @@ def crm_values(context: list[Any] | None) -> dict[str, Any]:
 
 
 def test_drifting_data_lands_as_sent_in_all_four_tables(
-    meltano_project: MeltanoProject,  # noqa: F811
+    meltano_project: MeltanoProject,
     postgres_url: str,
     tmp_path: Path,
 ) -> None:

@@ -16,9 +16,8 @@ import json
 import re
 import secrets
 import shlex
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 import pytest
@@ -27,19 +26,11 @@ from psycopg.conninfo import make_conninfo
 
 from tests.gong_emulator import GongEmulator, seed_calls
 from tests.meltano_helpers import (
-    INSTALL_TIMEOUT_SECONDS,
-    HubGuard,
     MeltanoProject,
-    copy_project,
-    meltano_executable,
     new_database,
-    offline_env,
     tap_env,
     target_env,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 RECIPE_HEADING = "### Keep e-mail addresses and phone numbers out of the warehouse"
@@ -80,33 +71,14 @@ def test_readme_recipe_says_the_same_in_meltano_yml_and_as_a_variable() -> None:
 # -- end to end ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeltanoProject]:
-    """A copy of the project with the tap and target-postgres installed by the real meltano."""
-    executable = meltano_executable()
-    root = copy_project(tmp_path_factory.mktemp("privacy-project"))
-    hub = HubGuard()
-    project = MeltanoProject(root=root, executable=executable, env=offline_env(hub), hub=hub)
-    try:
-        for plugin_type, name in (("extractor", "tap-gong-calls"), ("loader", "target-postgres")):
-            started = time.monotonic()
-            project.check("install", plugin_type, name, timeout=INSTALL_TIMEOUT_SECONDS)
-            print(f"meltano install {plugin_type} {name}: {time.monotonic() - started:.1f}s")
-        yield project
-    finally:
-        hub.close()
-    assert not hub.requests, f"Meltano contacted its Hub: {hub.requests}"
-
-
 @pytest.fixture
-def emulator() -> Iterator[GongEmulator]:
-    with GongEmulator(
-        access_key=f"key-{secrets.token_hex(8)}",
-        access_key_secret=f"secret-{secrets.token_hex(16)}",
-        rate_limit_per_second=None,
-        latency_seconds=0.0,
-    ) as emu:
-        yield emu
+def emulator_options() -> dict[str, Any]:
+    return {
+        "access_key": f"key-{secrets.token_hex(8)}",
+        "access_key_secret": f"secret-{secrets.token_hex(16)}",
+        "rate_limit_per_second": None,
+        "latency_seconds": 0.0,
+    }
 
 
 @pytest.mark.e2e

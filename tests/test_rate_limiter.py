@@ -92,22 +92,41 @@ def test_threads_share_one_budget_in_real_time() -> None:
 
 def test_callers_get_their_starts_in_the_order_they_asked() -> None:
     # map_in_order waits for the oldest request; if it kept losing the race for a start, the
-    # whole pipeline would stall behind it.
-    limiter = RateLimiter(40)
-    order: list[int] = []
-    lock = threading.Lock()
+    # whole pipeline would stall behind it. Each caller asks only once the one before it is
+    # waiting for its start (no sleeps to order the threads): all eight wait at once, then are
+    # woken together, and each must come back with the start it reserved, in asking order.
+    clock = FakeClock()
+    clock_lock = threading.Lock()
+    waiting = threading.Semaphore(0)  # released by each caller as it starts to wait
+    wake = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        until = clock.now + seconds  # the clock stands still until every caller is waiting
+        waiting.release()
+        assert wake.wait(timeout=30)
+        with clock_lock:
+            clock.now = max(clock.now, until)
+
+    limiter = RateLimiter(40, clock=clock, sleep=sleep)
+    starts: dict[int, float] = {}
 
     def caller(number: int) -> None:
-        limiter.acquire()
-        with lock:
-            order.append(number)
+        starts[number] = limiter.acquire()
 
+    first = threading.Thread(target=caller, args=(0,))
+    first.start()
+    first.join(timeout=30)  # the first start is due at once: no wait
     threads = []
-    for number in range(8):
+    for number in range(1, 8):
         thread = threading.Thread(target=caller, args=(number,))
         thread.start()
         threads.append(thread)
-        time.sleep(0.003)  # each asks well within one 25 ms interval of the previous one
+        assert waiting.acquire(timeout=30)  # it holds its reservation before the next asks
+    wake.set()
     for thread in threads:
-        thread.join()
-    assert order == list(range(8))
+        thread.join(timeout=30)
+
+    assert sorted(starts) == list(range(8))
+    assert [starts[n] for n in range(8)] == sorted(starts.values())
+    gaps = [b - a for a, b in itertools.pairwise(starts[n] for n in range(8))]
+    assert gaps == pytest.approx([1 / 40] * 7)

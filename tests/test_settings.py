@@ -6,30 +6,21 @@ speak TLS) and checks what a user sees: the exit code, the records, and stderr.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from tap_gong_calls.settings import api_url_errors, config_errors
 from tests.gong_emulator import GongEmulator, seed_calls
-from tests.tap_runner import CREDENTIALS, run_tap
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from tests.tap_runner import CREDENTIALS, config, run_tap
 
 CALLS = seed_calls(5)
 IDS = [call["id"] for call in CALLS]
 
 
 @pytest.fixture
-def emulator() -> Iterator[GongEmulator]:
-    with GongEmulator(**CREDENTIALS) as emu:
-        emu.add_calls(CALLS)
-        yield emu
-
-
-def config(emu: GongEmulator, **settings: object) -> dict[str, Any]:
-    return {**CREDENTIALS, "api_url": emu.url, "call_ids": IDS, **settings}
+def emulator_calls() -> list[dict[str, Any]]:
+    return CALLS
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -50,14 +41,14 @@ def error_lines(stderr: str) -> list[str]:
 )
 def test_fractional_numbers_run(emulator: GongEmulator, numbers: dict[str, Any]) -> None:
     # singer-sdk reads every JSON fraction of the config file as a Decimal.
-    run = run_tap(config(emulator, **numbers))
+    run = run_tap(config(emulator, call_ids=IDS, **numbers))
 
     assert run.returncode == 0, run.explain()
     assert sorted(run.ids) == sorted(IDS)
 
 
 def test_an_unknown_setting_gets_one_warning_naming_it(emulator: GongEmulator) -> None:
-    run = run_tap(config(emulator, lookback_day=3, requests_per_secnd=1))
+    run = run_tap(config(emulator, call_ids=IDS, lookback_day=3, requests_per_secnd=1))
 
     assert run.returncode == 0, run.explain()
     warnings = [line for line in run.stderr.splitlines() if "unknown setting" in line]
@@ -106,7 +97,7 @@ def test_ids_must_match_in_full(bad: str) -> None:
 
 def test_https_to_a_plain_http_port_fails_at_once_naming_api_url(emulator: GongEmulator) -> None:
     url = emulator.url.replace("http://", "https://")
-    run = run_tap(config(emulator, api_url=url))
+    run = run_tap(config(emulator, call_ids=IDS, api_url=url))
 
     assert run.returncode == 1
     assert run.records == []

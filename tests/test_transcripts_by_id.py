@@ -2,40 +2,35 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from tests.gong_emulator import SCOPE_BASIC, SCOPE_TRANSCRIPT, GongEmulator, seed_calls
-from tests.tap_runner import CREDENTIALS, run_tap
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from tests.tap_runner import CREDENTIALS, config, run_tap
 
 CALLS = seed_calls(120, "2024-01-01T00:00:00Z")
 IDS = [str(c["id"]) for c in CALLS]
 NOT_READY = IDS[3]
 UNKNOWN = ["1234567890123456789", "42"]
-FAST = {"requests_per_second": 500}
 TRANSCRIPTS = ("call_transcripts",)
 
 
 @pytest.fixture
-def emulator() -> Iterator[GongEmulator]:
-    with GongEmulator(**CREDENTIALS) as emu:
-        emu.add_calls(CALLS)
-        emu.set_transcript_ready(NOT_READY, False)
-        yield emu
+def emulator_calls() -> list[dict[str, Any]]:
+    return CALLS
 
 
-def config(emu: GongEmulator, call_ids: list[str]) -> dict[str, Any]:
-    return {**CREDENTIALS, "api_url": emu.url, **FAST, "call_ids": call_ids}
+@pytest.fixture
+def emulator(emulator: GongEmulator) -> GongEmulator:
+    emulator.set_transcript_ready(NOT_READY, False)
+    return emulator
 
 
 def test_unknown_ids_are_missing_and_named_while_a_late_transcript_is_not_ready(
     emulator: GongEmulator,
 ) -> None:
-    run = run_tap(config(emulator, [*IDS, *UNKNOWN]), streams=TRANSCRIPTS)
+    run = run_tap(config(emulator, call_ids=[*IDS, *UNKNOWN]), streams=TRANSCRIPTS)
 
     assert run.returncode == 0, run.explain()
     assert [r["callId"] for r in run.records_of("call_transcripts")] == [
@@ -54,7 +49,7 @@ def test_unknown_ids_are_missing_and_named_while_a_late_transcript_is_not_ready(
 def test_no_lookup_when_every_id_has_its_transcript(emulator: GongEmulator) -> None:
     wanted = [c for c in IDS if c != NOT_READY]
 
-    run = run_tap(config(emulator, wanted), streams=TRANSCRIPTS)
+    run = run_tap(config(emulator, call_ids=wanted), streams=TRANSCRIPTS)
 
     assert run.returncode == 0, run.explain()
     assert len(run.records_of("call_transcripts")) == len(wanted)
@@ -65,7 +60,7 @@ def test_no_lookup_when_every_id_has_its_transcript(emulator: GongEmulator) -> N
 def test_a_list_of_only_unknown_ids_fails_like_the_other_selections(
     emulator: GongEmulator,
 ) -> None:
-    run = run_tap(config(emulator, UNKNOWN), streams=TRANSCRIPTS)
+    run = run_tap(config(emulator, call_ids=UNKNOWN), streams=TRANSCRIPTS)
 
     assert run.returncode == 1
     assert run.records == []
@@ -77,7 +72,7 @@ def test_without_the_extensive_scope_each_unsure_id_is_looked_up_by_get() -> Non
     with GongEmulator(**CREDENTIALS, scopes=scopes) as emu:
         emu.add_calls(CALLS[:5])
         emu.set_transcript_ready(NOT_READY, False)
-        run = run_tap(config(emu, [*IDS[:5], *UNKNOWN]), streams=TRANSCRIPTS)
+        run = run_tap(config(emu, call_ids=[*IDS[:5], *UNKNOWN]), streams=TRANSCRIPTS)
         gets = sorted(r.path for r in emu.requests if r.method == "GET")
 
     assert run.returncode == 0, run.explain()
