@@ -143,6 +143,7 @@ def test_every_private_sdk_name_the_tap_uses_is_in_the_seam() -> None:
     assert offenders == []
 
 
+@pytest.mark.slow
 def test_a_run_of_many_batches_writes_each_schema_once_and_few_log_lines() -> None:
     calls = seed_calls(1000, "2024-01-01T00:00:00Z", datetime.timedelta(minutes=5))
     with GongEmulator(**CREDENTIALS, transcript_bytes=2000) as emu:
