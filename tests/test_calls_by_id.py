@@ -60,8 +60,9 @@ def test_unbatched_ids_cost_one_get_each(emulator: GongEmulator) -> None:
         f"/v2/calls/{i}" for i in IDS + MISSING[:1]
     )
     assert f"Call {MISSING[0]} was not found in Gong: skipped" in run.stderr
-    assert "Summary: requested 251, emitted 250, missing 1, private: 0 tombstoned, requests 251" in (
-        run.stderr
+    assert (
+        "Summary: requested 251, emitted 250, missing 1, private: 0 tombstoned, requests 251"
+        in (run.stderr)
     )
 
 
@@ -98,7 +99,9 @@ def test_private_calls_can_be_excluded(emulator: GongEmulator) -> None:
     content = [r["id"] for r in dropped.records if r["_sdc_deleted_at"] is None]
     tombstones = [r for r in dropped.records if r["_sdc_deleted_at"] is not None]
     assert content == [IDS[0], IDS[1]]
-    assert [(t["id"], t["title"], t["started"]) for t in tombstones] == [(private["id"], None, None)]
+    assert [(t["id"], t["title"], t["started"]) for t in tombstones] == [
+        (private["id"], None, None)
+    ]
     assert "emitted 2, missing 0, private: 1 tombstoned" in dropped.stderr
 
 

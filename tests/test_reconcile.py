@@ -64,11 +64,11 @@ def pending_of(state: dict[str, Any] | None) -> set[str]:
 
 
 def transcript_asks(emu: GongEmulator) -> list[list[str]]:
-    return [
-        r.body["filter"]["callIds"]
-        for r in emu.requests
-        if r.path == "/v2/calls/transcript" and "callIds" in r.body.get("filter", {})
+    """The ids of each transcript request by id, in order."""
+    filters = [
+        (r.body or {}).get("filter", {}) for r in emu.requests if r.path.endswith("/transcript")
     ]
+    return [f["callIds"] for f in filters if "callIds" in f]
 
 
 # -- calls made private ------------------------------------------------------------------------
