@@ -127,7 +127,9 @@ class RangeBookmark:
         self.listing_began = now
         self.workspace_id = workspace_id
         self.logger = logger
-        self.found = self._usable(read_bookmark(stream_state, now=now))
+        read = read_bookmark(stream_state, now=now)
+        self.found = self._usable(read)
+        self.ignored = read is not None and self.found is None  # made under another filter
         self._moment = None if self.found is None else self.found.moment
 
     def range(

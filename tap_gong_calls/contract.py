@@ -177,6 +177,16 @@ class RecordContract:
                 check_value(value)
         return {**self._nulls, **record}
 
+    def tombstone(self, record: dict[str, Any], source: str) -> dict[str, Any]:
+        """A tombstone to emit: its keys checked, every other top-level property null.
+
+        No critical date is required of it (a private call's tombstone has no ``started``),
+        and nothing but the keys and ``_sdc_deleted_at`` may come through.
+        """
+        for key in self.key_properties:
+            self._check_key(record, key, source)
+        return {**self._nulls, **record}
+
     def _check_key(self, record: dict[str, Any], key: str, source: str) -> None:
         value = record.get(key, _MISSING)
         if value is _MISSING:

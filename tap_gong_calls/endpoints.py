@@ -44,6 +44,8 @@ class CallBatch:
     """
 
     calls: tuple[Item, ...] = ()  # extensive items: {"metaData": …, …}
+    # Calls excluded as private, as extensive items: what their tombstones are built from.
+    private: tuple[Item, ...] = ()
     transcripts: tuple[Item, ...] = ()  # {"callId", "transcript"}
     missing: tuple[str, ...] = ()  # configured ids Gong does not know
     transcripts_asked: bool = False
@@ -156,14 +158,17 @@ class CallEndpoints:
             not_ready=len(no_transcript),
         )
 
-    def without_private(self, items: Iterable[Item]) -> tuple[Item, ...]:
-        """``items`` less the private calls, when those are excluded."""
+    def batch(self, items: Iterable[Item], missing: Sequence[str] = ()) -> CallBatch:
+        """A batch of ``items``, the private calls set apart when those are excluded: they
+        go out as tombstones, and their transcripts are never asked for."""
         items = tuple(items)
         if not self.selection.exclude_private:
-            return items
-        kept = tuple(item for item in items if item["metaData"].get("isPrivate") is not True)
-        self.stats.private_skipped += len(items) - len(kept)
-        return kept
+            return CallBatch(calls=items, missing=tuple(missing))
+        return CallBatch(
+            calls=tuple(item for item in items if item["metaData"].get("isPrivate") is not True),
+            private=tuple(item for item in items if item["metaData"].get("isPrivate") is True),
+            missing=tuple(missing),
+        )
 
     def _scope_error(self, refusal: GongAuthError, endpoint: str) -> FatalAPIError:
         """The refusal of one endpoint, explained: a missing scope, or wrong credentials."""

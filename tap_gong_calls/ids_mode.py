@@ -112,9 +112,9 @@ class IdsMode:
                     f"Gong refused {EXTENSIVE} (HTTP {exc.status}) after accepting it earlier "
                     f"in this run: check that the credentials were not revoked meanwhile."
                 ) from None
-            yield CallBatch(
-                missing=tuple(c for c in chunk if c not in found),
-                calls=self.gong.without_private(found[c] for c in chunk if c in found),
+            yield self.gong.batch(
+                (found[c] for c in chunk if c in found),
+                missing=[c for c in chunk if c not in found],
             )
 
     def _with_transcripts(self, batches: Iterator[CallBatch], endpoint: str) -> Iterator[CallBatch]:
@@ -210,9 +210,9 @@ class IdsMode:
         # Child streams are served a batch at a time; calls alone go out as they arrive.
         size = BATCH_SIZE if self.selection.has_children else 1
         batches = (
-            CallBatch(
-                missing=tuple(c for c, call in chunk if call is None),
-                calls=self.gong.without_private({"metaData": call} for _, call in chunk if call),
+            self.gong.batch(
+                ({"metaData": call} for _, call in chunk if call),
+                missing=[c for c, call in chunk if call is None],
             )
             for chunk in chunks(pairs, size)
         )

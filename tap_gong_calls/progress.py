@@ -21,9 +21,11 @@ class RunStats:
     requested: int | None = None  # known in ids mode only
     emitted: int = 0
     missing: int = 0
-    private_skipped: int = 0
+    private_tombstoned: int = 0  # private calls emitted as tombstones (tombstones.py)
     child_records: dict[str, int] = field(default_factory=dict)  # per selected child stream
     transcripts_not_ready: int | None = None  # None unless transcripts are selected
+    transcripts_pending: int | None = None  # date range: ids waiting (late_transcripts.py)
+    transcripts_arrived: int = 0  # of the ids pending from earlier runs
     schema_warnings: int = 0  # fields that did not match their schema (contract.py)
     requests: int = 0
     rate_limited: int = 0
@@ -54,7 +56,7 @@ class RunStats:
             f"({self.requests / elapsed:.2f}/s), {self.rate_limited} 429s, "
             f"{self.seconds_waited:.1f}s waited"
         )
-        done = self.emitted + self.missing + self.private_skipped
+        done = self.emitted + self.missing + self.private_tombstoned
         if self.requested and 0 < done < self.requested:
             eta = elapsed / done * (self.requested - done)
             line += f", ETA {eta:.0f}s"
@@ -74,11 +76,16 @@ class RunStats:
         children = "".join(f"{name} {count}, " for name, count in self.child_records.items())
         if self.transcripts_not_ready is not None:
             children += f"transcripts not ready: {self.transcripts_not_ready}, "
+        if self.transcripts_pending is not None:
+            children += (
+                f"transcripts pending: {self.transcripts_pending} "
+                f"(arrived {self.transcripts_arrived}), "
+            )
         if self.schema_warnings:  # absent on a clean run, so the usual line stays short
             children += f"schema warnings: {self.schema_warnings}, "
         return (
             f"Summary: requested {requested}, emitted {self.emitted}, missing {self.missing}, "
-            f"private skipped {self.private_skipped}, {children}requests {self.requests}, "
+            f"private: {self.private_tombstoned} tombstoned, {children}requests {self.requests}, "
             f"429s {self.rate_limited}, seconds waited {self.seconds_waited:.1f}, "
             f"elapsed {elapsed:.1f}s"
             + ("" if self.rate is None else f", rate at end {self.rate:.2f}/s")

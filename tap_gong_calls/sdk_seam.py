@@ -193,6 +193,38 @@ class WindowBookmarkedStream(Stream):
         self.finalize_state_progress_markers(state)
 
 
+class VersionedStream(Stream):
+    """A stream whose RECORDs carry a table version of the tap's choosing, activated at will.
+
+    singer-sdk only versions FULL_TABLE streams, under ``emit_activate_version_messages``, and
+    sends ACTIVATE_VERSION at the start of every sync: for a child synced once per batch,
+    before each batch, which would mark every row but the batch's deleted, and in any case
+    before the records, so that a run failing midway would leave the table marked deleted.
+    The tap sends it itself, after the last record of a complete full re-import (reimport.py).
+    """
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        # Never singer-sdk's own ACTIVATE_VERSION, even if a config sets the flag.
+        return False
+
+    @property
+    def run_version(self) -> int:
+        """The table version of this run: when the tap started, in epoch milliseconds (later
+        runs have higher versions; milliseconds tell apart two re-imports of one second)."""
+        return self._initialized_at
+
+    def use_version(self, version: int) -> None:
+        """Stamp ``version`` on every RECORD this stream writes from now on."""
+        # singer-sdk writes _stream_version into each RecordMessage's "version".
+        self._stream_version = version
+
+    def activate_version(self) -> None:
+        """Write ACTIVATE_VERSION for the version in use (under the stream-map aliases)."""
+        if self._stream_version is not None:
+            self._write_activate_version_message(self._stream_version)
+
+
 class BatchFedStream(Stream):
     """A child stream synced once per batch of calls its parent hands it, not once per call.
 

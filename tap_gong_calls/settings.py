@@ -109,7 +109,19 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.BooleanType(nullable=False),
         default=False,
         title="Exclude Private Calls",
-        description="Do not emit calls whose isPrivate is true.",
+        description="Do not load calls whose isPrivate is true: each private call a run "
+        "lists goes out as a tombstone (keys and _sdc_deleted_at, every other field null) "
+        "in every selected stream, so a copy loaded before it turned private is blanked; "
+        "its transcript is never requested.",
+    ),
+    th.Property(
+        "transcript_wait_days",
+        th.IntegerType(nullable=False, minimum=0, maximum=90),
+        default=7,
+        title="Transcript Wait Days",
+        description="Date-range mode: how many days to keep asking, on each run, for a "
+        "transcript Gong had not made ready, counted from the run that first found it "
+        "missing, even after its call left the lookback window (0-90; 0: never).",
     ),
     th.Property(
         "requests_per_second",

@@ -10,13 +10,14 @@ once per parent record, one request per call.
 from __future__ import annotations
 
 import datetime
+import itertools
 import sys
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from singer_sdk import SchemaDirectory, Stream, StreamSchema
+from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_gong_calls.bookmark import RangeBookmark
@@ -24,9 +25,12 @@ from tap_gong_calls.contract import RecordContract
 from tap_gong_calls.date_range import range_batches
 from tap_gong_calls.endpoints import CallEndpoints
 from tap_gong_calls.ids_mode import id_batches
-from tap_gong_calls.sdk_seam import BatchFedStream, WindowBookmarkedStream
+from tap_gong_calls.late_transcripts import STATE_KEY, PendingTranscripts, late_batches
+from tap_gong_calls.reimport import FullReimport
+from tap_gong_calls.sdk_seam import BatchFedStream, VersionedStream, WindowBookmarkedStream
 from tap_gong_calls.selection import Selection
-from tap_gong_calls.timestamps import parse_utc, utc_now
+from tap_gong_calls.timestamps import format_utc, parse_utc, utc_now
+from tap_gong_calls.tombstones import call_tombstones, party_tombstones, per_call_tombstones
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -52,7 +56,7 @@ def _schemas_dir() -> Traversable:
     return Path(__file__).resolve().parent.parent / "schemas"
 
 
-class ValidatedStream(Stream):
+class ValidatedStream(VersionedStream):
     """A stream whose records keep to its contract (contract.py): a broken key or an
     unparseable critical date fails the run saying where; any other mismatch is a warning."""
 
@@ -74,6 +78,8 @@ class ValidatedStream(Stream):
 
     def checked(self, record: Record, source: str) -> Record:
         """The record to emit, every top-level field present; fails on a broken key."""
+        if "_sdc_deleted_at" in record:  # a tombstone (tombstones.py): keys, nothing else
+            return self.contract.tombstone(record, source)
         return self.contract.check(record, source)
 
 
@@ -91,6 +97,8 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         super().__init__(tap)
         self.client = client
         self.stats = client.stats
+        self.pending: PendingTranscripts | None = None  # date range, with transcripts
+        self.deleted_at = ""  # the _sdc_deleted_at of this run's tombstones
         # Records that reached stdout, per stream (the tap's writer counts them).
         self.written: Mapping[str, int] = {} if written is None else written
         if self.config.get("call_ids") is not None:
@@ -103,31 +111,66 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
             self.client, self._selection(), workspace_id=self.config.get("workspace_id")
         )
         call_ids: list[str] | None = self.config.get("call_ids")
-        bookmark: RangeBookmark | None = None
+        # When a private call's tombstones say it left: when this run found it so.
+        self.deleted_at = format_utc(utc_now())
         try:
             if call_ids is not None:
                 batches = id_batches(gong, list(call_ids), batch_call_ids=self._batch_ids)
+                for number, batch in enumerate(batches, start=1):
+                    yield from self._emit(batch, number)
+                    self.stats.maybe_log_progress(self.logger)
             else:
-                bookmark = self._range_bookmark()
-                batches = self._range_batches(gong, bookmark)
-            for number, batch in enumerate(batches, start=1):
-                yield from self._emit(batch, number)
-                if batch.window_end is not None and bookmark is not None:
-                    entries = bookmark.advance(batch.window_end, self.client.server_time)
-                    if entries is not None:
-                        self.write_bookmark(entries)
-                self.stats.maybe_log_progress(self.logger)
+                yield from self._range_records(gong)
         finally:
             self.logger.info(self.summary())
 
+    def _range_records(self, gong: CallEndpoints) -> Iterator[Record]:
+        """The date-range run: its windows, then the transcripts still pending from earlier
+        runs; a full re-import (reimport.py) is activated once all of it was written."""
+        bookmark = self._range_bookmark()
+        reimport = FullReimport.of_run(
+            has_bookmark=bookmark.found is not None or bookmark.ignored,
+            config=self.config,
+            listing_began=bookmark.listing_began,
+            streams=[self, *(c for c in self.child_streams if isinstance(c, VersionedStream))],
+            version=self.run_version,
+            logger=self.logger,
+        )
+        pending = PendingTranscripts(
+            self.stream_state,
+            now=bookmark.listing_began,
+            wait_days=int(self.config["transcript_wait_days"]),
+            logger=self.logger,
+        )
+        self.pending = pending if gong.selection.transcripts else None
+        batches = itertools.chain(self._range_batches(gong, bookmark), late_batches(gong, pending))
+        for number, batch in enumerate(batches, start=1):
+            yield from self._emit(batch, number)
+            entries = {}
+            if batch.window_end is not None:
+                entries = bookmark.advance(batch.window_end, self.client.server_time) or {}
+            # Settled only now that the batch's records are out; every STATE carries the set.
+            if gong.selection.transcripts and (pending.settle(batch) or entries):
+                entries[STATE_KEY] = pending.state_value()
+            if entries:
+                self.write_bookmark(entries)
+            self.stats.maybe_log_progress(self.logger)
+        if reimport is not None:
+            reimport.complete()
+
     def summary(self) -> str:
         """The run's closing line: the records written to stdout, and what they cost."""
-        self.stats.emitted = self.written.get(self.name, 0)
+        # Tombstones are counted apart ("private: N tombstoned").
+        tombstones = self.stats.private_tombstoned if self.selected else 0
+        self.stats.emitted = self.written.get(self.name, 0) - tombstones
         self.stats.child_records = {
             child.name: self.written.get(child.name, 0)
             for child in self.child_streams
             if isinstance(child, CallChildStream) and child.selected
         }
+        if self.pending is not None:
+            self.stats.transcripts_pending = len(self.pending)
+            self.stats.transcripts_arrived = self.pending.arrived
         self.stats.schema_warnings = sum(
             stream.contract.warnings
             for stream in (self, *self.child_streams)
@@ -151,8 +194,15 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
             call = item["metaData"]
             yield self.checked(call, f"a call (id {call.get('id')!r})")
             self.stats.emitted += 1
+        for tombstone in call_tombstones(batch.private, self.deleted_at):
+            yield self.checked(tombstone, f"the tombstone of private call {tombstone['id']!r}")
+            self.stats.private_tombstoned += 1
         for child in self.child_streams:
-            if isinstance(child, CallChildStream) and child.selected and child.take(batch):
+            if (
+                isinstance(child, CallChildStream)
+                and child.selected
+                and child.take(batch, self.deleted_at)
+            ):
                 child.sync_batch(number)
         if batch.transcripts_asked:
             self.stats.transcripts_not_ready = (
@@ -204,10 +254,15 @@ class CallChildStream(ValidatedStream, BatchFedStream):
         super().__init__(tap)
         self._records: list[Record] = []
 
-    def take(self, batch: CallBatch) -> int:
-        """Hold this stream's records of ``batch`` for its next sync; return how many."""
-        self._records = self.records_of(batch)
+    def take(self, batch: CallBatch, deleted_at: str) -> int:
+        """Hold this stream's records of ``batch``, and the tombstones of its private calls,
+        for its next sync; return how many."""
+        self._records = self.records_of(batch) + self.tombstones_of(batch, deleted_at)
         return len(self._records)
+
+    def tombstones_of(self, batch: CallBatch, deleted_at: str) -> list[Record]:
+        """This stream's tombstones of the batch's private calls (tombstones.py)."""
+        return per_call_tombstones(batch.private, deleted_at)
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
@@ -233,6 +288,10 @@ class CallParticipantsStream(CallChildStream):
             for item in batch.calls
             for party in item.get("parties") or ()
         ]
+
+    @override
+    def tombstones_of(self, batch: CallBatch, deleted_at: str) -> list[Record]:
+        return party_tombstones(batch.private, deleted_at)
 
 
 class CallDetailsStream(CallChildStream):

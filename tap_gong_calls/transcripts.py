@@ -95,24 +95,35 @@ class TranscriptBudget:
 def regrouped(batches: Iterable[CallBatch], size: Callable[[], int]) -> Iterator[CallBatch]:
     """The batches' calls regrouped ``size()`` at a time, read when each group starts.
 
-    A group carries the missing ids met on the way, and the end of the last window whose
-    every call it or an earlier group holds.
+    A group carries the missing ids and private calls met on the way, and the end of the last
+    window whose every call it or an earlier group holds.
     """
     calls: list[Item] = []
+    private: list[Item] = []
     missing: list[str] = []
     window_end: datetime.datetime | None = None
     limit = size()
+
+    def group() -> CallBatch:
+        return CallBatch(
+            calls=tuple(calls),
+            private=tuple(private),
+            missing=tuple(missing),
+            window_end=window_end,
+        )
+
     for batch in batches:
         missing.extend(batch.missing)
+        private.extend(batch.private)
         for item in batch.calls:
             calls.append(item)
             if len(calls) >= limit:
-                yield CallBatch(calls=tuple(calls), missing=tuple(missing), window_end=window_end)
-                calls, missing, window_end, limit = [], [], None, size()
+                yield group()
+                calls, private, missing, window_end, limit = [], [], [], None, size()
         if batch.window_end is not None:
             window_end = batch.window_end
-    if calls or missing or window_end is not None:
-        yield CallBatch(calls=tuple(calls), missing=tuple(missing), window_end=window_end)
+    if calls or private or missing or window_end is not None:
+        yield group()
 
 
 def sized_chunks(items: list[str], size: Callable[[], int]) -> Iterator[list[str]]:

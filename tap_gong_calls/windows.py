@@ -229,7 +229,7 @@ def _page_batches(
             continue
         fresh = [item for item in items if call_id(item, endpoint) not in seen]
         seen.update(call_id(item, endpoint) for item in fresh)
-        yield CallBatch(calls=gong.without_private(fresh)), items, total, more
+        yield gong.batch(fresh), items, total, more
 
 
 def emitted(window: Window) -> Iterator[CallBatch]:

@@ -15,6 +15,7 @@ from tests.meltano_helpers import (
     MeltanoProject,
     copy_project,
     meltano_executable,
+    new_database,
     offline_env,
 )
 from tests.postgres import PostgresUnavailableError, start_throwaway_cluster
@@ -80,6 +81,17 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         close()
+
+
+# Any TimeZone but UTC: loads must not depend on the database's session time zone.
+DATABASE_TIME_ZONE = "Asia/Kolkata"
+
+
+@pytest.fixture
+def target_db(postgres_url: str) -> Iterator[dict[str, str]]:
+    """A new database for one test (its TimeZone not UTC); yields its psycopg conninfo."""
+    with new_database(postgres_url, DATABASE_TIME_ZONE) as params:
+        yield params
 
 
 # -- Meltano (end-to-end tests) ----------------------------------------------------------------

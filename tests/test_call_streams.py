@@ -58,18 +58,22 @@ def endpoints(emu: GongEmulator) -> list[str]:
 
 
 def expected_records(emu: GongEmulator, call_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """What each stream must emit for ``call_ids``: exactly what the server holds, plus callId."""
+    """What each stream must emit for ``call_ids``: exactly what the server holds, plus callId
+    (and a null _sdc_deleted_at: these rows are not tombstones)."""
     held = {call_id: emu.extensive_of(call_id) for call_id in call_ids}
+    live = {"_sdc_deleted_at": None}
     return {
-        "calls": [emu.calls[c] for c in call_ids],
+        "calls": [{**emu.calls[c], **live} for c in call_ids],
         "call_participants": [
-            {**PARTY_FIELDS, "callId": c, **party}
+            {**PARTY_FIELDS, "callId": c, **party, **live}
             for c in call_ids
             for party in held[c].get("parties", [])
         ],
-        "call_details": [{"callId": c, **{k: held[c].get(k) for k in BLOCKS}} for c in call_ids],
+        "call_details": [
+            {"callId": c, **{k: held[c].get(k) for k in BLOCKS}, **live} for c in call_ids
+        ],
         "call_transcripts": [
-            {"callId": c, "transcript": emu.transcript_of(c)}
+            {"callId": c, "transcript": emu.transcript_of(c), **live}
             for c in call_ids
             if emu.transcript_of(c) is not None
         ],
@@ -263,7 +267,7 @@ def test_wrong_credentials_are_not_mistaken_for_a_missing_scope(emulator: GongEm
     assert "lacks the" not in run.stderr
 
 
-def test_private_calls_are_left_out_of_every_stream(emulator: GongEmulator) -> None:
+def test_private_calls_leave_only_tombstones_in_every_stream(emulator: GongEmulator) -> None:
     private = make_call("8000000000000000001", "2024-01-02T10:00:00Z", isPrivate=True)
     emulator.add_call(private)
     run = run_tap(
@@ -273,5 +277,8 @@ def test_private_calls_are_left_out_of_every_stream(emulator: GongEmulator) -> N
 
     assert run.returncode == 0, run.explain()
     for stream in ALL_STREAMS:
-        emitted = {r.get("callId", r.get("id")) for r in run.records_of(stream)}
-        assert emitted == {IDS[0]}, stream
+        records = run.records_of(stream)
+        content = {r.get("callId", r.get("id")) for r in records if not r["_sdc_deleted_at"]}
+        assert content == {IDS[0]}, stream
+        gone = [r for r in records if r["_sdc_deleted_at"]]
+        assert {r.get("callId", r.get("id")) for r in gone} == {private["id"]}, stream

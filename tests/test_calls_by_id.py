@@ -33,7 +33,8 @@ def test_batched_ids_cost_three_requests_for_250_and_come_in_configured_order(
     assert run.returncode == 0, run.explain()
     assert next(m["type"] for m in run.messages) == "SCHEMA"
     assert run.ids == list(reversed(IDS))
-    assert run.records == [emulator.calls[i] for i in reversed(IDS)]  # exactly as Gong sent them
+    # Exactly as Gong sent them (_sdc_deleted_at null: no tombstone).
+    assert run.records == [{**emulator.calls[i], "_sdc_deleted_at": None} for i in reversed(IDS)]
     assert run.last_state is not None
     assert [(r.method, r.path) for r in emulator.requests] == [("POST", "/v2/calls/extensive")] * 3
     for call_id in MISSING:
@@ -51,8 +52,9 @@ def test_unbatched_ids_cost_one_get_each(emulator: GongEmulator) -> None:
         f"/v2/calls/{i}" for i in IDS + MISSING[:1]
     )
     assert f"Call {MISSING[0]} was not found in Gong: skipped" in run.stderr
-    assert "Summary: requested 251, emitted 250, missing 1, private skipped 0, requests 251" in (
-        run.stderr
+    assert (
+        "Summary: requested 251, emitted 250, missing 1, private: 0 tombstoned, requests 251"
+        in (run.stderr)
     )
 
 
@@ -86,8 +88,13 @@ def test_private_calls_can_be_excluded(emulator: GongEmulator) -> None:
 
     assert kept.ids == wanted
     assert dropped.returncode == 0, dropped.explain()
-    assert dropped.ids == [IDS[0], IDS[1]]
-    assert "emitted 2, missing 0, private skipped 1" in dropped.stderr
+    content = [r["id"] for r in dropped.records if r["_sdc_deleted_at"] is None]
+    tombstones = [r for r in dropped.records if r["_sdc_deleted_at"] is not None]
+    assert content == [IDS[0], IDS[1]]
+    assert [(t["id"], t["title"], t["started"]) for t in tombstones] == [
+        (private["id"], None, None)
+    ]
+    assert "emitted 2, missing 0, private: 1 tombstoned" in dropped.stderr
 
 
 def test_a_bearer_token_works_instead_of_a_key(emulator: GongEmulator) -> None:
@@ -196,7 +203,7 @@ def test_discover_prints_the_four_streams_with_their_keys_and_schemas(tmp_path) 
         "call_details": ["callId"],
         "call_transcripts": ["callId"],
     }
-    assert len(streams["calls"]["schema"]["properties"]) == 20
+    assert len(streams["calls"]["schema"]["properties"]) == 20 + 1  # with _sdc_deleted_at
     assert streams["calls"]["schema"]["properties"]["started"]["format"] == "date-time"
     assert {"content", "interaction", "collaboration", "context"} < set(
         streams["call_details"]["schema"]["properties"]

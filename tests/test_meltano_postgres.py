@@ -28,29 +28,19 @@ from tests.gong_emulator import GongEmulator, make_call, seed_calls
 from tests.meltano_helpers import (
     MeltanoProject,
     instant,
-    new_database,
     tap_env,
     target_env,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
 
 pytestmark = pytest.mark.e2e
 
 UTC = timezone.utc
-# Any TimeZone but UTC: loads must not depend on the database's session time zone.
-DATABASE_TIME_ZONE = "Asia/Kolkata"
 
 
 # -- per-test database, emulator and environment ---------------------------------------------
-
-
-@pytest.fixture
-def target_db(postgres_url: str) -> Iterator[dict[str, str]]:
-    """A new database for one test (its TimeZone not UTC); yields its psycopg conninfo."""
-    with new_database(postgres_url, DATABASE_TIME_ZONE) as params:
-        yield params
 
 
 @pytest.fixture

@@ -38,12 +38,12 @@ def test_progress_is_logged_at_most_once_per_interval(caplog: pytest.LogCaptureF
 
 def test_the_summary_line_counts_everything() -> None:
     stats = RunStats(requested=5)
-    stats.emitted, stats.missing, stats.private_skipped = 3, 1, 1
+    stats.emitted, stats.missing, stats.private_tombstoned = 3, 1, 1
     stats.request_sent()
     stats.waited(0.5, rate_limited=False)
 
     assert stats.summary().startswith(
-        "Summary: requested 5, emitted 3, missing 1, private skipped 1, requests 1, 429s 0, "
+        "Summary: requested 5, emitted 3, missing 1, private: 1 tombstoned, requests 1, 429s 0, "
         "seconds waited 0.5"
     )
 

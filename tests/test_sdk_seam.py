@@ -38,7 +38,15 @@ PINNED: list[tuple[type, str, list[str]]] = [
     (Stream, "_write_schema_message", []),
     (Stream, "sync", ["context"]),
     (Stream, "finalize_state_progress_markers", ["state"]),
+    (Stream, "_write_activate_version_message", ["full_table_version"]),
 ]
+
+
+def test_records_carry_the_stream_version_the_seam_sets() -> None:
+    # VersionedStream stamps RECORDs through _stream_version and reads the tap's start time.
+    assert "version=self._stream_version" in inspect.getsource(Stream._generate_record_messages)
+    assert "self._initialized_at" in inspect.getsource(Stream.__init__)
+    assert isinstance(Stream.emit_activate_version_messages, property)
 
 
 def _parameters(function: Callable[..., object]) -> list[str]:
@@ -132,6 +140,10 @@ def test_every_private_sdk_name_the_tap_uses_is_in_the_seam() -> None:
         "_write_schema_message",
         "finalize_state_progress_markers",
         "run_connection_test",
+        "_stream_version",
+        "_write_activate_version_message",
+        "_initialized_at",
+        "emit_activate_version_messages",
     )
     offenders = [
         f"{path.name}: {name}"

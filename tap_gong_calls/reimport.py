@@ -1,0 +1,81 @@
+"""The full re-import: how a warehouse learns which calls Gong deleted.
+
+Gong deletes calls (privacy erasure, asynchronously) and they vanish from every listing; no
+endpoint says what was deleted. A date-range run that starts without a bookmark reads every
+call from start_date, so once it has read all of them it knows the whole table: each of its
+RECORDs carries one table version, and at the end, after the last record of each selected
+stream, ``ACTIVATE_VERSION`` tells the target that rows of any other version are gone
+(target-postgres sets their ``_sdc_deleted_at``, or deletes them with ``hard_delete``).
+
+Only a complete re-import says so: a run that fails or is killed midway sends none, and the
+run that resumes it from its STATE is incremental. A run that did not read everything never
+sends one: an incremental run, a ``call_ids`` run, a run with an ``end_date`` before it began.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tap_gong_calls.timestamps import format_utc, parse_utc
+
+if TYPE_CHECKING:
+    import datetime
+    import logging
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+    from tap_gong_calls.sdk_seam import VersionedStream
+
+
+class FullReimport:
+    """The version of one full re-import, stamped on its streams' records, activated at the end."""
+
+    def __init__(
+        self, streams: Sequence[VersionedStream], version: int, logger: logging.Logger
+    ) -> None:
+        self.streams = [stream for stream in streams if stream.selected]
+        self.version = version
+        self.logger = logger
+        for stream in self.streams:
+            stream.use_version(version)
+        self.logger.info(
+            "Full re-import (no bookmark): records carry table version %d; ACTIVATE_VERSION "
+            "follows once every window is complete, and the target then marks as deleted "
+            "every row of %s this run did not re-read.",
+            version,
+            ", ".join(stream.name for stream in self.streams),
+        )
+
+    @classmethod
+    def of_run(
+        cls,
+        *,
+        has_bookmark: bool,
+        config: Mapping[str, Any],
+        listing_began: datetime.datetime,
+        streams: Sequence[VersionedStream],
+        version: int,
+        logger: logging.Logger,
+    ) -> FullReimport | None:
+        """The re-import this run is, or None when it will not read every call."""
+        if has_bookmark:
+            return None
+        end_date = config.get("end_date")
+        if end_date and parse_utc(str(end_date)) < listing_began:
+            logger.info(
+                "No bookmark, but end_date %s bounds this run: it is no full re-import, and "
+                "deletes nothing in the target.",
+                format_utc(parse_utc(str(end_date))),
+            )
+            return None
+        return cls(streams, version, logger)
+
+    def complete(self) -> None:
+        """Every call was read and every record written: activate the version."""
+        for stream in self.streams:
+            stream.activate_version()
+        self.logger.info(
+            "Full re-import complete: sent ACTIVATE_VERSION %d for %s",
+            self.version,
+            ", ".join(stream.name for stream in self.streams),
+        )
