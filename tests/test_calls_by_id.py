@@ -208,7 +208,11 @@ def test_discover_prints_the_four_streams_with_their_keys_and_schemas(tmp_path) 
     assert {"content", "interaction", "collaboration", "context"} < set(
         streams["call_details"]["schema"]["properties"]
     )
-    assert set(streams["call_transcripts"]["schema"]["properties"]) == {"callId", "transcript"}
+    assert set(streams["call_transcripts"]["schema"]["properties"]) == {
+        "callId",
+        "transcript",
+        "_sdc_deleted_at",
+    }
     parent = {
         name: next(m["metadata"] for m in s["metadata"] if m["breadcrumb"] == [])
         for name, s in streams.items()
