@@ -20,6 +20,8 @@ from singer_sdk import SchemaDirectory, Stream, StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_gong_calls.bookmark import RangeBookmark
+from tap_gong_calls.budget import BudgetReachedError
+from tap_gong_calls.budget_run import RunBudget
 from tap_gong_calls.contract import RecordContract
 from tap_gong_calls.date_range import range_batches
 from tap_gong_calls.endpoints import CallEndpoints
@@ -104,21 +106,38 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         )
         call_ids: list[str] | None = self.config.get("call_ids")
         bookmark: RangeBookmark | None = None
+        self.budget = budget = RunBudget(self.config, self.stream_state, self.client, self.logger)
         try:
-            if call_ids is not None:
-                batches = id_batches(gong, list(call_ids), batch_call_ids=self._batch_ids)
-            else:
+            if call_ids is None:
                 bookmark = self._range_bookmark()
+                gong.gate = budget.window_gate(gong.selection)
                 batches = self._range_batches(gong, bookmark)
+            elif budget.ids_fit(list(call_ids), gong.selection, batched=self._batch_ids):
+                batches = id_batches(gong, list(call_ids), batch_call_ids=self._batch_ids)
+            else:  # without a bookmark, a part of the ids would be fetched again next run
+                budget.requests.close()
+                batches = iter(())
             for number, batch in enumerate(batches, start=1):
                 yield from self._emit(batch, number)
                 if batch.window_end is not None and bookmark is not None:
                     entries = bookmark.advance(batch.window_end, self.client.server_time)
                     if entries is not None:
-                        self.write_bookmark(entries)
+                        self.write_bookmark({**entries, **budget.state_entries()})
                 self.stats.maybe_log_progress(self.logger)
+        except BudgetReachedError:  # a request the reservations did not foresee (a retry)
+            pass
         finally:
+            # Every run's last STATE carries what it sent (a failed one's too): the next run
+            # counts it.
+            self.write_bookmark(budget.state_entries())
             self.logger.info(self.summary())
+        budget.calls_done(self.stats.emitted + self.stats.private_skipped + self.stats.missing)
+        budget.report_if_stopped(self.stream_state.get("replication_key_value"))
+
+    def record_usage(self) -> None:
+        """Put the requests sent so far into the state (for the STATE of a run cut short)."""
+        if (budget := getattr(self, "budget", None)) is not None:
+            self.stream_state.update(budget.state_entries())
 
     def summary(self) -> str:
         """The run's closing line: the records written to stdout, and what they cost."""

@@ -12,6 +12,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
 from tap_gong_calls.bookmark import STREAM, check_state, read_bookmark
+from tap_gong_calls.budget import read_usage
 from tap_gong_calls.client import GongClient
 from tap_gong_calls.sdk_seam import GongTapBase
 from tap_gong_calls.settings import (
@@ -153,6 +154,16 @@ class TapGongCalls(GongTapBase):
             "when to retry (at most 86400, a day).",
         ),
         th.Property(
+            "daily_request_budget",
+            th.IntegerType(nullable=False, minimum=1, maximum=1_000_000),
+            default=5000,
+            title="Daily Request Budget",
+            description="The most requests the tap sends in any 24 hours, counted across runs "
+            "in the state. Gong allows 10,000 a day per company, shared by every integration: "
+            "the default leaves half to the others. A run that reaches it stops cleanly (exit "
+            "0) with a STATE the next run resumes from (1-1000000).",
+        ),
+        th.Property(
             "request_timeout_seconds",
             th.NumberType(nullable=False, exclusive_minimum=0, maximum=3600),
             default=60,
@@ -203,9 +214,10 @@ class TapGongCalls(GongTapBase):
         # A state the tap cannot read must stop the run here, before any request: taken for
         # "no state", it would re-read everything; taken as is, it could skip calls.
         check_state(state)
+        stream_state = state.get("bookmarks", {}).get(STREAM, {})
         if self.config.get("call_ids") is None:
-            bookmarks = state.get("bookmarks", {})
-            read_bookmark(bookmarks.get(STREAM, {}), now=utc_now())
+            read_bookmark(stream_state, now=utc_now())
+        read_usage(stream_state)  # the requests of earlier runs, in both modes
         super().load_state(state)
 
     @override
@@ -221,6 +233,12 @@ class TapGongCalls(GongTapBase):
             "Connection test passed: %s answered GET /v2/calls with these credentials.",
             self.client.url_base,
         )
+
+    @override
+    def before_last_state(self) -> None:
+        stream = self.streams["calls"]
+        if isinstance(stream, CallsStream):
+            stream.record_usage()
 
     @override
     def run_summary(self) -> str | None:
