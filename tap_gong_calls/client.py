@@ -174,9 +174,9 @@ class GongClient:
         return policy.wrap(self._send_once)
 
     def _send_once(self, prepared: requests.PreparedRequest) -> JSONBody:
+        started = self.rate_limiter.acquire()
         if self.budget is not None:  # raises BudgetReachedError, never retried, when spent
             self.budget.spend()
-        started = self.rate_limiter.acquire()
         self.stats.request_sent()
         # A float, whatever the config holds: singer-sdk reads JSON fractions as Decimal,
         # which requests refuses.
