@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Mapping
 
+    from tap_gong_calls.budget import RequestBudget
+
 JSONBody = dict[str, Any]
 
 
@@ -70,6 +72,8 @@ class GongClient:
         self.logger = logger
         # Gong's clock at its first answer of the run (its Date header), if it sent one.
         self.server_time: datetime.datetime | None = None
+        # The daily request budget, once a run set one: every request is counted against it.
+        self.budget: RequestBudget | None = None
         self._lock = threading.Lock()
 
     @property
@@ -171,6 +175,8 @@ class GongClient:
 
     def _send_once(self, prepared: requests.PreparedRequest) -> JSONBody:
         started = self.rate_limiter.acquire()
+        if self.budget is not None:  # raises BudgetReachedError, never retried, when spent
+            self.budget.spend()
         self.stats.request_sent()
         # A float, whatever the config holds: singer-sdk reads JSON fractions as Decimal,
         # which requests refuses.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tap_gong_calls.budget_plan import gate_of
 from tap_gong_calls.concurrency import prefetch
 from tap_gong_calls.endpoints import EXTENSIVE, LISTING
 from tap_gong_calls.transcripts import TranscriptBudget, regrouped
@@ -39,16 +40,21 @@ def range_batches(
     in_flight = max(2, gong.client.max_in_flight // 2)
     if gong.selection.needs_blocks:
         in_flight = min(in_flight, MAX_WINDOWS_WITH_CONTENT_IN_FLIGHT)
-    windows = fetched_windows(gong, start, end, in_flight=in_flight)
+    gate = gate_of(gong)
+    windows = fetched_windows(gong, start, end, in_flight=gate.in_flight(in_flight))
     if not gong.selection.transcripts or not gong.selection.needs_metadata:
         for window in windows:
             yield from emitted(window)
         return
     endpoint = EXTENSIVE if gong.selection.needs_blocks else LISTING
     budget = TranscriptBudget(min(gong.client.max_in_flight, MAX_TRANSCRIPT_BATCHES_IN_FLIGHT))
+    # The request budget reserves transcript requests as ordinary ones until sizes are known.
+    gate.ids_per_request = lambda: budget.ids_per_request() if budget.bytes_per_transcript else 100
+
+    def with_transcripts(batch: CallBatch) -> CallBatch:
+        gate.transcripts_asked(len(batch.calls))
+        return gong.with_transcripts(batch, endpoint)
+
     # Listing runs ahead on its own thread, or it would only move when a transcript arrived.
     listed = (batch for window in prefetch(windows, depth=1) for batch in emitted(window))
-    yield from budget.fetched(
-        regrouped(listed, budget.ids_per_request),
-        lambda batch: gong.with_transcripts(batch, endpoint),
-    )
+    yield from budget.fetched(regrouped(listed, budget.ids_per_request), with_transcripts)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import datetime
     from collections.abc import Iterable, Iterator, Sequence
 
+    from tap_gong_calls.budget_plan import WindowGate
     from tap_gong_calls.client import GongClient, JSONBody
     from tap_gong_calls.selection import Selection
 
@@ -73,6 +74,7 @@ class CallEndpoints:
         self.workspace_id = workspace_id
         self.stats = client.stats
         self.logger = client.logger
+        self.gate: WindowGate | None = None  # what the request budget lets windows start
 
     def range_filter(self, start: datetime.datetime, end: datetime.datetime) -> dict[str, str]:
         """The filter of the calls started in ``[start, end)`` (of the workspace, if one)."""

@@ -31,6 +31,8 @@ class RunStats:
     rate_limited: int = 0
     seconds_waited: float = 0.0
     rate: float | None = None  # requests per second the limiter is at
+    budget: int | None = None  # daily_request_budget, once a run set it
+    budget_used_before: int = 0  # of it, what the last 24 hours had used before this run
     progress_every_seconds: float = 10.0
     started_at: float = field(default_factory=time.monotonic)
     _last_progress: float = field(default_factory=time.monotonic)
@@ -56,6 +58,8 @@ class RunStats:
             f"({self.requests / elapsed:.2f}/s), {self.rate_limited} 429s, "
             f"{self.seconds_waited:.1f}s waited"
         )
+        if self.budget is not None:
+            line += f", budget {self.budget_used_before + self.requests}/{self.budget} used"
         done = self.emitted + self.missing + self.private_tombstoned
         if self.requested and 0 < done < self.requested:
             eta = elapsed / done * (self.requested - done)

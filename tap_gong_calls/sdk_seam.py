@@ -77,6 +77,9 @@ class GongTapBase(Tap):
         """The closing line of a run, also of one cut short."""
         return None
 
+    def before_last_state(self) -> None:
+        """Bring the state up to date before the STATE of a run cut short is written."""
+
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # The JSON Schema cannot say "exactly one way to authenticate" or "start before end"
@@ -106,6 +109,7 @@ class GongTapBase(Tap):
 
     def _exit_now(self, signum: int) -> None:
         try:
+            self.before_last_state()
             self._state_writer.write_state(self.state)
             if (summary := self.run_summary()) is not None:
                 self.logger.info(summary)

@@ -141,6 +141,16 @@ CONFIG_SCHEMA = th.PropertiesList(
         "when to retry (at most 86400, a day).",
     ),
     th.Property(
+        "daily_request_budget",
+        th.IntegerType(nullable=False, minimum=1, maximum=1_000_000),
+        default=5000,
+        title="Daily Request Budget",
+        description="The most requests the tap sends in any 24 hours, counted across runs "
+        "in the state. Gong allows 10,000 a day per company, shared by every integration: "
+        "the default leaves half to the others. A run that reaches it stops cleanly (exit "
+        "0) with a STATE the next run resumes from (1-1000000).",
+    ),
+    th.Property(
         "request_timeout_seconds",
         th.NumberType(nullable=False, exclusive_minimum=0, maximum=3600),
         default=60,

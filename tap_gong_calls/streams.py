@@ -21,6 +21,8 @@ from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_gong_calls.bookmark import RangeBookmark
+from tap_gong_calls.budget import BudgetReachedError
+from tap_gong_calls.budget_run import RunBudget
 from tap_gong_calls.contract import RecordContract
 from tap_gong_calls.date_range import range_batches
 from tap_gong_calls.endpoints import CallEndpoints
@@ -113,21 +115,37 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         call_ids: list[str] | None = self.config.get("call_ids")
         # When a private call's tombstones say it left: when this run found it so.
         self.deleted_at = format_utc(utc_now())
+        self.budget = budget = RunBudget(self.config, self.stream_state, self.client, self.logger)
         try:
-            if call_ids is not None:
+            if call_ids is None:
+                yield from self._range_records(gong, budget)
+            elif budget.ids_fit(list(call_ids), gong.selection, batched=self._batch_ids):
                 batches = id_batches(gong, list(call_ids), batch_call_ids=self._batch_ids)
                 for number, batch in enumerate(batches, start=1):
                     yield from self._emit(batch, number)
                     self.stats.maybe_log_progress(self.logger)
-            else:
-                yield from self._range_records(gong)
+            else:  # without a bookmark, a part of the ids would be fetched again next run
+                budget.requests.close()
+        except BudgetReachedError:  # a request the reservations did not foresee (a retry)
+            pass
         finally:
+            # Every run's last STATE carries what it sent (a failed one's too): the next run
+            # counts it.
+            self.write_bookmark(budget.state_entries())
             self.logger.info(self.summary())
+        budget.calls_done(self.stats.emitted + self.stats.private_tombstoned + self.stats.missing)
+        budget.report_if_stopped(self.stream_state.get("replication_key_value"))
 
-    def _range_records(self, gong: CallEndpoints) -> Iterator[Record]:
+    def record_usage(self) -> None:
+        """Put the requests sent so far into the state (for the STATE of a run cut short)."""
+        if (budget := getattr(self, "budget", None)) is not None:
+            self.stream_state.update(budget.state_entries())
+
+    def _range_records(self, gong: CallEndpoints, budget: RunBudget) -> Iterator[Record]:
         """The date-range run: its windows, then the transcripts still pending from earlier
         runs; a full re-import (reimport.py) is activated once all of it was written."""
         bookmark = self._range_bookmark()
+        gong.gate = budget.window_gate(gong.selection)
         reimport = FullReimport.of_run(
             has_bookmark=bookmark.found is not None or bookmark.ignored,
             config=self.config,
@@ -153,9 +171,10 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
             if gong.selection.transcripts and (pending.settle(batch) or entries):
                 entries[STATE_KEY] = pending.state_value()
             if entries:
-                self.write_bookmark(entries)
+                self.write_bookmark({**entries, **budget.state_entries()})
             self.stats.maybe_log_progress(self.logger)
-        if reimport is not None:
+        # A re-import the budget cut short has not seen every call: it must delete nothing.
+        if reimport is not None and not budget.requests.closed:
             reimport.complete()
 
     def summary(self) -> str:

@@ -10,6 +10,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
 from tap_gong_calls.bookmark import STREAM, check_state, read_bookmark
+from tap_gong_calls.budget import read_usage
 from tap_gong_calls.client import GongClient
 from tap_gong_calls.sdk_seam import GongTapBase
 from tap_gong_calls.settings import (
@@ -87,9 +88,10 @@ class TapGongCalls(GongTapBase):
         # A state the tap cannot read must stop the run here, before any request: taken for
         # "no state", it would re-read everything; taken as is, it could skip calls.
         check_state(state)
+        stream_state = state.get("bookmarks", {}).get(STREAM, {})
         if self.config.get("call_ids") is None:
-            bookmarks = state.get("bookmarks", {})
-            read_bookmark(bookmarks.get(STREAM, {}), now=utc_now())
+            read_bookmark(stream_state, now=utc_now())
+        read_usage(stream_state)  # the requests of earlier runs, in both modes
         super().load_state(state)
 
     @override
@@ -105,6 +107,12 @@ class TapGongCalls(GongTapBase):
             "Connection test passed: %s answered GET /v2/calls with these credentials.",
             self.client.url_base,
         )
+
+    @override
+    def before_last_state(self) -> None:
+        stream = self.streams["calls"]
+        if isinstance(stream, CallsStream):
+            stream.record_usage()
 
     @override
     def run_summary(self) -> str | None:

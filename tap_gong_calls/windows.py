@@ -15,12 +15,13 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tap_gong_calls.budget_plan import gate_of
 from tap_gong_calls.concurrency import map_in_order
 from tap_gong_calls.endpoints import BATCH_SIZE, EXTENSIVE, LISTING, TRANSCRIPT, CallBatch, call_id
 from tap_gong_calls.timestamps import parse_utc
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from tap_gong_calls.endpoints import CallEndpoints, Item
 
@@ -53,7 +54,11 @@ class Window:
 
 
 def fetched_windows(
-    gong: CallEndpoints, start: datetime.datetime, end: datetime.datetime, *, in_flight: int
+    gong: CallEndpoints,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    *,
+    in_flight: int | Callable[[], int],
 ) -> Iterator[Window]:
     """The windows of ``[start, end)``, fetched, in order.
 
@@ -62,11 +67,15 @@ def fetched_windows(
     every call was emitted. A window found too dense is split in turn. The splitting is a loop
     over a stack of levels, never recursion: a level's windows are each shorter than the window
     they split, and below ``MAX_SPLIT_DEPTH`` levels, or at one second, a window is read to its
-    end instead.
+    end instead. Windows stop where the request budget could not finish the next one.
     """
+    gate = gate_of(gong)
+    if not gate.probe():  # the daily request budget is spent: not one request
+        return
     # One page over the whole range is either all of it (a quiet incremental run costs one
     # request) or tells, by its totalRecords, how long a window should be.
     probe = fetch_window(gong, start, end, max_pages=1)
+    gate.probed(probe)
     levels: list[Iterator[Window]] = [iter([probe])]
     try:
         while levels:
@@ -76,6 +85,8 @@ def fetched_windows(
             elif window.complete:
                 yield window
             elif len(levels) > MAX_SPLIT_DEPTH or window.end - window.start <= ONE_SECOND:
+                if not gate.read_through(window.total):
+                    return
                 yield read_through(gong, window.start, window.end)
             else:
                 levels.append(_split(gong, window, in_flight=in_flight, is_probe=window is probe))
@@ -87,7 +98,7 @@ def fetched_windows(
 
 
 def _split(
-    gong: CallEndpoints, window: Window, *, in_flight: int, is_probe: bool
+    gong: CallEndpoints, window: Window, *, in_flight: int | Callable[[], int], is_probe: bool
 ) -> Iterator[Window]:
     """The windows that ``window`` (incomplete: too many calls) is cut into, fetched, in order."""
     start, end = window.start, window.end
@@ -124,13 +135,19 @@ def _split(
     if not is_probe:  # a dense stretch may need windows of seconds
         planner.min_size = ONE_SECOND
 
+    gate = gate_of(gong)
+
     def fetch(piece: tuple[datetime.datetime, datetime.datetime]) -> Window:
-        found = fetch_window(gong, *piece, max_pages=max_pages)
+        found = fetch_window(gong, *piece, max_pages=gate.max_pages(piece, max_pages))
+        gate.listed(piece, found)
         if piece not in lead:
             planner.completed(found.total, span=found.end - found.start)
         return found
 
-    pieces = itertools.chain(lead, _until_expected(planner, end, window.total, target))
+    planned = itertools.chain(lead, _until_expected(planner, end, window.total, target))
+    pieces = gate.pieces(
+        planned, max_pages, target_calls=target, total_calls=window.total, range_end=end, fixed=lead
+    )
     return map_in_order(fetch, pieces, max_in_flight=in_flight)
 
 
@@ -140,18 +157,23 @@ def _dense_second(
     second: datetime.datetime,
     *,
     max_pages: int,
-    in_flight: int,
+    in_flight: int | Callable[[], int],
 ) -> Iterator[Window]:
     """``window`` as: before ``second``, that second read to its end, and after it."""
     dense = (max(window.start, second), min(window.end, second + ONE_SECOND))
     pieces = [(window.start, dense[0]), dense, (dense[1], window.end)]
+    gate = gate_of(gong)
 
     def fetch(piece: tuple[datetime.datetime, datetime.datetime]) -> Window:
         if piece == dense:  # no request yet: its pages are read as they are emitted
             return read_through(gong, *piece)
-        return fetch_window(gong, *piece, max_pages=max_pages)
+        found = fetch_window(gong, *piece, max_pages=max_pages)
+        gate.listed(piece, found)
+        return found
 
-    return map_in_order(fetch, [p for p in pieces if p[0] < p[1]], max_in_flight=in_flight)
+    # The dense second reserves the pages of every call its window held: an upper bound.
+    gated = gate.pieces([p for p in pieces if p[0] < p[1]], max_pages, dense={dense: window.total})
+    return map_in_order(fetch, gated, max_in_flight=in_flight)
 
 
 def _floor_second(moment: datetime.datetime) -> datetime.datetime:

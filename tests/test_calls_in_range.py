@@ -45,6 +45,10 @@ def test_a_sparse_two_year_backfill_emits_each_call_once_for_a_few_requests(
     assert sorted(run.ids) == sorted(c["id"] for c in WEEK)
     assert len(set(run.ids)) == len(run.ids)
     assert len(emulator.requests) <= 3 + 30
+    # Every STATE also counts the run's requests, by hour (the daily request budget).
+    assert run.last_state is not None
+    usage = run.last_state["bookmarks"]["calls"].pop("requests")
+    assert sum(count for _, count in usage) == len(emulator.requests)
     assert run.last_state == {
         "bookmarks": {
             "calls": {

@@ -51,6 +51,10 @@ def test_1100_calls_in_one_second_arrive_once_for_about_a_request_per_page(
     assert len(emulator.requests) - week_requests <= DENSE_REQUESTS
     windows = {(r.query["fromDateTime"], r.query["toDateTime"]) for r in emulator.requests}
     assert all("." not in bound for window in windows for bound in window), windows
+    # Every STATE also counts the run's requests, by hour (the daily request budget).
+    assert run.last_state is not None
+    usage = run.last_state["bookmarks"]["calls"].pop("requests")
+    assert sum(count for _, count in usage) == len(emulator.requests)
     assert run.last_state == {
         "bookmarks": {
             "calls": {

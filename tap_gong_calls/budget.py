@@ -1,0 +1,178 @@
+"""The daily request budget: how many requests the tap may still send, counted across runs.
+
+Gong allows a company 10,000 requests a day, shared by every integration, and sends no header
+saying how many are left: a client can only count its own. So each run records what it sent,
+by hour, in the state (``bookmarks.calls.requests``: ``[["2024-06-11T14:00:00Z", 37], ...]``),
+and the next run subtracts what the last 24 hours used from ``daily_request_budget``.
+
+Hours are whole buckets: a bucket counts until every request in it is more than 24 hours old,
+that is for 25 hours from its start. That can only under-spend, never over-spend, and keeps
+the state to at most 26 short entries.
+
+Inside a run, ``RequestBudget`` is the hard limit every request passes (the client calls
+``spend`` before sending), with reservations: work that must not be cut short once started (a
+window's pages and its transcripts) reserves what it may cost before it starts, so that a run
+that reaches the budget has emitted every record of the requests it made (budget_plan.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import threading
+from typing import TYPE_CHECKING, Any
+
+from tap_gong_calls.bookmark import StateError
+from tap_gong_calls.timestamps import format_utc, parse_utc, utc_now
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+USAGE_KEY = "requests"  # in bookmarks.calls, beside the bookmark
+HOUR = datetime.timedelta(hours=1)
+DAY = datetime.timedelta(hours=24)
+FIX_USAGE = (
+    'Each entry must be ["<hour, ISO-8601 UTC>", <requests, a whole number >= 0>]. Fix or '
+    "remove bookmarks.calls.requests (`meltano state set`); removing it forgets the requests "
+    "recorded, so only do that once a day has passed."
+)
+
+Usage = dict[datetime.datetime, int]  # hour start -> requests sent in that hour
+
+
+class BudgetReachedError(Exception):
+    """Raised instead of sending a request the daily request budget has no room for."""
+
+
+def hour_of(moment: datetime.datetime) -> datetime.datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def read_usage(stream_state: Mapping[str, Any]) -> Usage:
+    """The usage recorded in the ``calls`` stream's state; raises StateError if malformed.
+
+    A malformed entry fails the run rather than being skipped: skipped, its requests would
+    count as never sent, and the run could spend the company's quota twice.
+    """
+    entries = stream_state.get(USAGE_KEY)
+    if entries is None:  # a state written before the budget: nothing recorded
+        return {}
+    where = f"bookmarks.calls.{USAGE_KEY}"
+    if not isinstance(entries, list):
+        raise StateError(f"its {where} is not a list. {FIX_USAGE}")
+    usage: Usage = {}
+    for entry in entries:
+        try:
+            when, count = entry
+            hour = hour_of(parse_utc(str(when)))
+        except (TypeError, ValueError):
+            hour, count = None, None
+        if hour is None or not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise StateError(f"its {where} has the entry {entry!r}. {FIX_USAGE}")
+        usage[hour] = usage.get(hour, 0) + count
+    return usage
+
+
+def recent(usage: Usage, now: datetime.datetime) -> Usage:
+    """The buckets that still count at ``now``: any of their requests within 24 hours."""
+    return {hour: count for hour, count in usage.items() if hour + HOUR + DAY > now}
+
+
+def usage_entries(usage: Usage, now: datetime.datetime) -> list[list[Any]]:
+    """The state's form of ``usage``, oldest first, without the buckets that no longer count."""
+    return [[format_utc(hour), count] for hour, count in sorted(recent(usage, now).items())]
+
+
+def when_available(
+    usage: Usage, budget: int, needed: int, now: datetime.datetime
+) -> datetime.datetime:
+    """The first moment from ``now`` at which ``needed`` requests fit in the budget again."""
+    used = sum(recent(usage, now).values())
+    needed = min(needed, budget)
+    moment = now
+    for hour, count in sorted(recent(usage, now).items()):
+        if budget - used >= needed:
+            break
+        used -= count
+        moment = max(moment, hour + HOUR + DAY)
+    return moment
+
+
+class RequestBudget:
+    """The requests this run may send: what the daily budget leaves, less what is reserved.
+
+    ``free`` is neither sent nor reserved; ``held`` is reserved and not yet sent. A request
+    takes from ``held`` first (it is one of the reserved ones, whoever sends it), then from
+    ``free``. Work must reserve all it may cost before it starts, so taking from the shared
+    ``held`` cannot leave other reserved work short, except by retries, which no one plans.
+    Thread-safe. ``limit`` None: no budget (every method says yes).
+    """
+
+    def __init__(self, limit: int | None, used_before: Usage | None = None) -> None:
+        self.limit = limit
+        self.usage: Usage = dict(used_before or {})
+        now = utc_now()
+        self.used_before = sum(recent(self.usage, now).values())
+        self.free = math.inf if limit is None else max(0, limit - self.used_before)
+        self.allowance = self.free  # what this run started with
+        self.held = 0
+        self.sent = 0
+        self.closed = False  # set once work was refused: nothing after it may start
+        self._lock = threading.Lock()
+
+    @property
+    def unreserved(self) -> float:
+        with self._lock:
+            return 0 if self.closed else self.free
+
+    def reserve(self, requests: int, *, close_if_refused: bool = True) -> bool:
+        """Hold ``requests`` for work about to start; False (and closed) if they do not fit."""
+        with self._lock:
+            if self.closed or requests > self.free:
+                self.closed = self.closed or close_if_refused
+                return False
+            self.free -= requests
+            self.held += requests
+            return True
+
+    def release(self, requests: int) -> None:
+        """Give back what finished work reserved and did not send."""
+        with self._lock:
+            back = min(max(0, requests), self.held)
+            self.held -= back
+            self.free += back
+
+    def close(self) -> None:
+        """Start no more work (reservations fail from now on)."""
+        with self._lock:
+            self.closed = True
+
+    def spend(self) -> None:
+        """Count one request about to be sent, or raise BudgetReachedError if none is left."""
+        with self._lock:
+            if self.held > 0:
+                self.held -= 1
+            elif self.free > 0:
+                self.free -= 1
+            else:
+                self.closed = True
+                raise BudgetReachedError
+            self.sent += 1
+            hour = hour_of(utc_now())
+            self.usage[hour] = self.usage.get(hour, 0) + 1
+
+    def state_entries(self) -> list[list[Any]]:
+        """The usage to write into the state: earlier runs' and this run's, by hour."""
+        with self._lock:
+            return usage_entries(self.usage, utc_now())
+
+    def used_in_window(self) -> int:
+        """Requests sent in the last 24 hours, this run's included."""
+        with self._lock:
+            return sum(recent(self.usage, utc_now()).values())
+
+    def returns_at(self, needed: int) -> datetime.datetime:
+        """When ``needed`` requests fit in the daily budget again."""
+        with self._lock:
+            usage = dict(self.usage)
+        return when_available(usage, self.limit or 0, needed, utc_now())
