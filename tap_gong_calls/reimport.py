@@ -7,15 +7,20 @@ RECORDs carries one table version, and at the end, after the last record of each
 stream, ``ACTIVATE_VERSION`` tells the target that rows of any other version are gone
 (target-postgres sets their ``_sdc_deleted_at``, or deletes them with ``hard_delete``).
 
-Only a complete re-import says so: a run that fails or is killed midway sends none, and the
-run that resumes it from its STATE is incremental. A run that did not read everything never
-sends one: an incremental run, a ``call_ids`` run, a run with an ``end_date`` before it began.
+Only a complete re-import says so: a run that fails, is killed or reaches the daily request
+budget midway sends none. Its STATE keeps the version (``bookmarks.calls.reimport_version``),
+so the runs that resume it from there go on stamping that version and the one that reads the
+rest activates it: a large account's re-import may take several runs, and still tells the
+target what Gong deleted. A run that did not read everything itself or by such continuation
+never sends one: an incremental run, a ``call_ids`` run, a run with an ``end_date`` before it
+began.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tap_gong_calls.bookmark import FIX_STATE, StateError
 from tap_gong_calls.timestamps import format_utc, parse_utc
 
 if TYPE_CHECKING:
@@ -26,12 +31,32 @@ if TYPE_CHECKING:
 
     from tap_gong_calls.sdk_seam import VersionedStream
 
+STATE_KEY = "reimport_version"  # in bookmarks.calls while a re-import is not complete
+
+
+def version_in_progress(stream_state: Mapping[str, Any]) -> int | None:
+    """The version of a re-import an earlier run began and did not complete, if any."""
+    value = stream_state.get(STATE_KEY)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise StateError(
+        f"its bookmarks.calls.{STATE_KEY} {value!r} is not a table version (a positive whole "
+        f"number). {FIX_STATE}"
+    )
+
 
 class FullReimport:
     """The version of one full re-import, stamped on its streams' records, activated at the end."""
 
     def __init__(
-        self, streams: Sequence[VersionedStream], version: int, logger: logging.Logger
+        self,
+        streams: Sequence[VersionedStream],
+        version: int,
+        logger: logging.Logger,
+        *,
+        continued: bool = False,
     ) -> None:
         self.streams = [stream for stream in streams if stream.selected]
         self.version = version
@@ -39,27 +64,37 @@ class FullReimport:
         for stream in self.streams:
             stream.use_version(version)
         self.logger.info(
-            "Full re-import (no bookmark): records carry table version %d; ACTIVATE_VERSION "
-            "follows once every window is complete, and the target then marks as deleted "
-            "every row of %s this run did not re-read.",
+            "%s: records carry table version %d; ACTIVATE_VERSION follows once every window "
+            "is complete, and the target then marks as deleted every row of %s the re-import "
+            "did not re-read.",
+            "Continuing the full re-import an earlier run began"
+            if continued
+            else "Full re-import (no bookmark)",
             version,
             ", ".join(stream.name for stream in self.streams),
         )
+
+    def state_entries(self) -> dict[str, Any]:
+        """What each STATE carries until the re-import is complete: its version."""
+        return {STATE_KEY: self.version}
 
     @classmethod
     def of_run(
         cls,
         *,
         has_bookmark: bool,
+        in_progress: int | None,
         config: Mapping[str, Any],
         listing_began: datetime.datetime,
         streams: Sequence[VersionedStream],
         version: int,
         logger: logging.Logger,
     ) -> FullReimport | None:
-        """The re-import this run is, or None when it will not read every call."""
+        """The re-import this run is or continues, or None when it is none."""
         if has_bookmark:
-            return None
+            if in_progress is None:
+                return None
+            return cls(streams, in_progress, logger, continued=True)
         end_date = config.get("end_date")
         if end_date and parse_utc(str(end_date)) < listing_began:
             logger.info(

@@ -28,7 +28,8 @@ from tap_gong_calls.date_range import range_batches
 from tap_gong_calls.endpoints import CallEndpoints
 from tap_gong_calls.ids_mode import id_batches
 from tap_gong_calls.late_transcripts import STATE_KEY, PendingTranscripts, late_batches
-from tap_gong_calls.reimport import FullReimport
+from tap_gong_calls.reimport import STATE_KEY as REIMPORT_KEY
+from tap_gong_calls.reimport import FullReimport, version_in_progress
 from tap_gong_calls.sdk_seam import BatchFedStream, VersionedStream, WindowBookmarkedStream
 from tap_gong_calls.selection import Selection
 from tap_gong_calls.timestamps import format_utc, parse_utc, utc_now
@@ -148,6 +149,8 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         gong.gate = budget.window_gate(gong.selection)
         reimport = FullReimport.of_run(
             has_bookmark=bookmark.found is not None or bookmark.ignored,
+            # A bookmark of another workspace_id is not used, nor is its re-import continued.
+            in_progress=None if bookmark.ignored else version_in_progress(self.stream_state),
             config=self.config,
             listing_began=bookmark.listing_began,
             streams=[self, *(c for c in self.child_streams if isinstance(c, VersionedStream))],
@@ -171,11 +174,15 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
             if gong.selection.transcripts and (pending.settle(batch) or entries):
                 entries[STATE_KEY] = pending.state_value()
             if entries:
+                if reimport is not None:  # so that a run resuming from here continues it
+                    entries.update(reimport.state_entries())
                 self.write_bookmark({**entries, **budget.state_entries()})
             self.stats.maybe_log_progress(self.logger)
-        # A re-import the budget cut short has not seen every call: it must delete nothing.
+        # A re-import the budget cut short has not seen every call: a later run completes it.
         if reimport is not None and not budget.requests.closed:
             reimport.complete()
+            self.stream_state.pop(REIMPORT_KEY, None)
+            self.write_bookmark(budget.state_entries())
 
     def summary(self) -> str:
         """The run's closing line: the records written to stdout, and what they cost."""

@@ -262,3 +262,34 @@ def test_the_progress_line_shows_the_budget(caplog: pytest.LogCaptureFixture) ->
     with caplog.at_level(logging.INFO):
         stats.maybe_log_progress(logging.getLogger("test"))
     assert "budget 150/5000 used" in caplog.text
+
+
+def test_a_reimport_the_budget_cuts_short_is_activated_by_the_run_that_completes_it(
+    emulator: GongEmulator,
+) -> None:
+    # No end_date and no state: a full re-import (issue 16) that a budget of 20 cannot finish.
+    settings = {k: v for k, v in config(emulator, 20).items() if k != "end_date"}
+    first = run_tap(settings)
+
+    assert first.returncode == 0, first.explain()
+    assert budget_lines(first.stderr)
+    kinds = {m["type"] for m in first.messages}
+    assert "ACTIVATE_VERSION" not in kinds  # cut short: it deletes nothing
+    version = calls_state(first.last_state)["reimport_version"]
+    assert {m["version"] for m in first.messages if m["type"] == "RECORD"} == {version}
+
+    second = run_tap({**settings, "daily_request_budget": 1000}, state=first.last_state)
+
+    assert second.returncode == 0, second.explain()
+    assert budget_lines(second.stderr) == []
+    assert "Continuing the full re-import an earlier run began" in second.stderr
+    assert {m["version"] for m in second.messages if m["type"] == "RECORD"} == {version}
+    activated = [m for m in second.messages if m["type"] == "ACTIVATE_VERSION"]
+    assert [(m["stream"], m["version"]) for m in activated] == [("calls", version)]
+    assert sorted({*first.ids, *second.ids}) == sorted(STARTED)
+    assert "reimport_version" not in calls_state(second.last_state)
+
+    third = run_tap({**settings, "daily_request_budget": 1000}, state=second.last_state)
+
+    assert third.returncode == 0, third.explain()
+    assert [m for m in third.messages if m["type"] == "ACTIVATE_VERSION"] == []
