@@ -9,8 +9,6 @@ once per parent record, one request per call.
 
 from __future__ import annotations
 
-import datetime
-import itertools
 import sys
 from functools import cached_property
 from importlib import resources
@@ -20,19 +18,16 @@ from typing import TYPE_CHECKING, ClassVar
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_gong_calls.bookmark import RangeBookmark
 from tap_gong_calls.budget import BudgetReachedError
 from tap_gong_calls.budget_run import RunBudget
 from tap_gong_calls.contract import RecordContract
-from tap_gong_calls.date_range import range_batches
 from tap_gong_calls.endpoints import CallEndpoints
 from tap_gong_calls.ids_mode import id_batches
-from tap_gong_calls.late_transcripts import STATE_KEY, PendingTranscripts, late_batches
+from tap_gong_calls.range_run import DateRangeRun
 from tap_gong_calls.reimport import STATE_KEY as REIMPORT_KEY
-from tap_gong_calls.reimport import FullReimport, version_in_progress
 from tap_gong_calls.sdk_seam import BatchFedStream, VersionedStream, WindowBookmarkedStream
 from tap_gong_calls.selection import Selection
-from tap_gong_calls.timestamps import format_utc, parse_utc, utc_now
+from tap_gong_calls.timestamps import format_utc, utc_now
 from tap_gong_calls.tombstones import call_tombstones, party_tombstones, per_call_tombstones
 
 if sys.version_info >= (3, 12):
@@ -49,6 +44,7 @@ if TYPE_CHECKING:
 
     from tap_gong_calls.client import GongClient
     from tap_gong_calls.endpoints import CallBatch
+    from tap_gong_calls.late_transcripts import PendingTranscripts
 
 
 def _schemas_dir() -> Traversable:
@@ -143,44 +139,23 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
             self.stream_state.update(budget.state_entries())
 
     def _range_records(self, gong: CallEndpoints, budget: RunBudget) -> Iterator[Record]:
-        """The date-range run: its windows, then the transcripts still pending from earlier
-        runs; a full re-import (reimport.py) is activated once all of it was written."""
-        bookmark = self._range_bookmark()
-        gong.gate = budget.window_gate(gong.selection)
-        reimport = FullReimport.of_run(
-            has_bookmark=bookmark.found is not None or bookmark.ignored,
-            # A bookmark of another workspace_id is not used, nor is its re-import continued.
-            in_progress=None if bookmark.ignored else version_in_progress(self.stream_state),
+        """The date-range run (range_run.py): each batch's records, then its state."""
+        run = DateRangeRun(
+            gong,
+            budget,
             config=self.config,
-            listing_began=bookmark.listing_began,
+            stream_state=self.stream_state,
             streams=[self, *(c for c in self.child_streams if isinstance(c, VersionedStream))],
             version=self.run_version,
             logger=self.logger,
         )
-        pending = PendingTranscripts(
-            self.stream_state,
-            now=bookmark.listing_began,
-            wait_days=int(self.config["transcript_wait_days"]),
-            logger=self.logger,
-        )
-        self.pending = pending if gong.selection.transcripts else None
-        batches = itertools.chain(self._range_batches(gong, bookmark), late_batches(gong, pending))
-        for number, batch in enumerate(batches, start=1):
+        self.pending = run.pending if gong.selection.transcripts else None
+        for number, batch in enumerate(run.batches(), start=1):
             yield from self._emit(batch, number)
-            entries = {}
-            if batch.window_end is not None:
-                entries = bookmark.advance(batch.window_end, self.client.server_time) or {}
-            # Settled only now that the batch's records are out; every STATE carries the set.
-            if gong.selection.transcripts and (pending.settle(batch) or entries):
-                entries[STATE_KEY] = pending.state_value()
-            if entries:
-                if reimport is not None:  # so that a run resuming from here continues it
-                    entries.update(reimport.state_entries())
-                self.write_bookmark({**entries, **budget.state_entries()})
+            if (entries := run.state_after(batch)) is not None:
+                self.write_bookmark(entries)
             self.stats.maybe_log_progress(self.logger)
-        # A re-import the budget cut short has not seen every call: a later run completes it.
-        if reimport is not None and not budget.requests.closed:
-            reimport.complete()
+        if run.finish():  # the re-import is complete: no later run continues it
             self.stream_state.pop(REIMPORT_KEY, None)
             self.write_bookmark(budget.state_entries())
 
@@ -248,25 +223,6 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
     @property
     def _batch_ids(self) -> bool:
         return bool(self.config["batch_call_ids"])
-
-    def _range_bookmark(self) -> RangeBookmark:
-        workspace_id = self.config.get("workspace_id")
-        return RangeBookmark(
-            self.stream_state,
-            workspace_id=None if workspace_id is None else str(workspace_id),
-            logger=self.logger,
-            now=utc_now(),
-        )
-
-    def _range_batches(self, gong: CallEndpoints, bookmark: RangeBookmark) -> Iterator[CallBatch]:
-        end_date = self.config.get("end_date")
-        start, end = bookmark.range(
-            parse_utc(str(self.config["start_date"])),
-            parse_utc(str(end_date)) if end_date else None,
-            datetime.timedelta(days=int(self.config["lookback_days"])),
-        )
-        if start < end:
-            yield from range_batches(gong, start, end)
 
 
 class CallChildStream(ValidatedStream, BatchFedStream):
