@@ -29,7 +29,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from tests.gong_emulator import GongEmulator, RequestRecord, seed_calls
 from tests.tap_runner import catalog_selecting
 
 KEY, SECRET = "bench-key", "bench-secret"
-CALLS_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+CALLS_START = datetime(2024, 1, 1, tzinfo=UTC)
 SPACING = timedelta(minutes=5)
 MARGIN = timedelta(days=30)  # date-range mode starts this long before the first call
 TOLERANCE = 0.005  # seconds of clock and scheduling slack in the Retry-After check

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from tap_gong_calls.contract import RecordContract
 from tap_gong_calls.tap import TapGongCalls
 
 KEY, SECRET = "bench-key", "bench-secret"
-START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+START = datetime(2024, 1, 1, tzinfo=UTC)
 SPACING_MINUTES = 30
 BUDGET = 0.10
 

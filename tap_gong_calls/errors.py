@@ -23,9 +23,7 @@ def check_response(response: requests.Response, *, api_url: str, max_retry_after
     if status == 429:
         seconds = retry_after_seconds(response.headers.get("Retry-After"))
         if seconds is not None and seconds > max_retry_after:
-            resume = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
-                seconds=seconds
-            )
+            resume = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds)
             raise QuotaExhaustedError(
                 f"Gong's rate limit answered {endpoint} with Retry-After {seconds:.0f}s, "
                 f"longer than max_retry_after_seconds ({max_retry_after:.0f}s): the daily "
@@ -96,8 +94,8 @@ def retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
 
 
 class GongAuthError(FatalAPIError):

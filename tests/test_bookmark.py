@@ -20,7 +20,7 @@ from tests.tap_runner import config, run_tap
 if TYPE_CHECKING:
     from tests.gong_emulator import GongEmulator
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 NOW = datetime.datetime.now(UTC).replace(microsecond=0)
 # 24 calls over the last day: a date range up to now holds every one of them.
 RECENT = seed_calls(24, format_utc(NOW - datetime.timedelta(days=1)), datetime.timedelta(hours=1))

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 START, END = "2024-01-01T00:00:00Z", "2024-01-20T00:00:00Z"
 CALLS = seed_calls(5000, "2024-01-01T06:00:00Z", datetime.timedelta(minutes=5))
 STARTED = {c["id"]: datetime.datetime.fromisoformat(c["started"]) for c in CALLS}
-NOW_HOUR = datetime.datetime.now(datetime.timezone.utc).replace(minute=0, second=0, microsecond=0)
+NOW_HOUR = datetime.datetime.now(datetime.UTC).replace(minute=0, second=0, microsecond=0)
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def test_with_every_stream_a_stopped_run_emits_every_record_of_its_requests(
     emulator: GongEmulator,
 ) -> None:
     settings = {"end_date": "2024-01-05T00:00:00Z"}  # 1,000 calls
-    end = datetime.datetime(2024, 1, 5, tzinfo=datetime.timezone.utc)
+    end = datetime.datetime(2024, 1, 5, tzinfo=datetime.UTC)
     expected = {i for i, started in STARTED.items() if started < end}
 
     first = run_tap(config(emulator, 15, **settings), streams=None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,6 @@ from tap_gong_calls.tap import config_errors
 from tests.gong_emulator import GongEmulator, make_call
 from tests.tap_runner import CREDENTIALS, run_tap
 
-UTC = timezone.utc
 DATE_RANGE = {"start_date": "2020-01-01T00:00:00Z"}  # years of windows for a dry-run sync
 BY_ID = {"call_ids": ["7300000000000000001", "7300000000000000002"]}
 SECRETS = tuple(CREDENTIALS.values())

@@ -399,8 +399,8 @@ def test_retry_after_above_max_stops_at_once(
         assert words in run.stderr, run.explain()
     retry_at = re.search(r"Retry after (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", run.stderr)
     assert retry_at is not None, run.explain()
-    when = datetime.datetime.fromisoformat(retry_at[1]).replace(tzinfo=datetime.timezone.utc)
-    in_two_hours = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2)
+    when = datetime.datetime.fromisoformat(retry_at[1]).replace(tzinfo=datetime.UTC)
+    in_two_hours = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=2)
     assert abs((when - in_two_hours).total_seconds()) < 60
 
 

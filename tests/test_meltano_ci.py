@@ -16,7 +16,7 @@ import re
 import secrets
 import shutil
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-UTC = timezone.utc
 PLUGIN_FILE_PLACEHOLDER = "path/or/raw-url/of/plugins/tap-gong-calls.yml"
 CI_STATE_ID = "prod:tap-gong-calls-to-target-postgres"  # MELTANO_ENVIRONMENT=prod, as in CI
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 pytestmark = pytest.mark.e2e
-
-UTC = timezone.utc
 
 
 # -- per-test database, emulator and environment ---------------------------------------------

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 NOW = datetime.datetime.now(UTC).replace(microsecond=0)
 # 40 calls an hour apart, the last one two hours ago: recent, so their transcripts are waited for.
 CALLS = seed_calls(40, NOW - datetime.timedelta(hours=42), datetime.timedelta(hours=1))

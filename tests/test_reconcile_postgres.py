@@ -73,7 +73,7 @@ def test_private_calls_are_blanked_and_a_full_refresh_marks_deleted_calls(
     target_db: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     calls = seed_calls(120, now - datetime.timedelta(hours=61), datetime.timedelta(minutes=30))
     emulator.add_calls(calls)
     ids = [c["id"] for c in calls]

@@ -9,7 +9,7 @@ import re
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -26,7 +26,7 @@ RATE_LIMITED: Final = "API request limit exceeded"
 DEFAULT_WORKSPACE_ID: Final = "623457276584334"
 SEED_ID_BASE: Final = 7_000_000_000_000_000_000
 JSON_CONTENT_TYPE: Final = "application/json; charset=utf-8"
-EARLIEST: Final = datetime.min.replace(tzinfo=timezone.utc)
+EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
 GONG_ID: Final = re.compile(r"[0-9]{1,20}")
 
 _REQUEST_ID_ALPHABET = string.digits + string.ascii_lowercase
