@@ -11,7 +11,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from tap_gong_calls.tap import TapGongCalls
 from tests.gong_emulator import GongEmulator
@@ -102,6 +102,22 @@ def catalog_selecting(config: dict[str, Any], streams: tuple[str, ...]) -> dict[
             if metadata["breadcrumb"] == []:
                 metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
     return catalog
+
+
+def start_tap(
+    config: dict[str, Any], folder: Path, *, stderr: int | IO[str] = subprocess.DEVNULL
+) -> subprocess.Popen[str]:
+    """Start the tap with ``config`` (written to ``folder``) for reading its stdout line by line,
+    as a target would, to stop it mid-run; use it as a context manager."""
+    config_path = folder / "config.json"
+    config_path.write_text(json.dumps(config))
+    return subprocess.Popen(
+        [tap_executable(), "--config", str(config_path)],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        cwd=folder,
+    )
 
 
 def run_tap(

@@ -12,14 +12,13 @@ import datetime
 import json
 import logging
 import signal
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tap_gong_calls.progress import RunStats
 from tests.gong_emulator import GongEmulator, seed_calls
-from tests.tap_runner import CREDENTIALS, run_tap, tap_executable
+from tests.tap_runner import CREDENTIALS, run_tap, start_tap
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -187,16 +186,8 @@ def test_with_every_stream_a_stopped_run_emits_every_record_of_its_requests(
 def test_a_killed_runs_requests_count_up_to_its_last_state(
     emulator: GongEmulator, tmp_path: Path
 ) -> None:
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config(emulator, 5000, requests_per_second=20)))
     states = []
-    with subprocess.Popen(
-        [tap_executable(), "--config", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=tmp_path,
-    ) as tap:
+    with start_tap(config(emulator, 5000, requests_per_second=20), tmp_path) as tap:
         assert tap.stdout is not None
         for line in tap.stdout:
             message = json.loads(line)

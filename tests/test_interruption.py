@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.gong_emulator import GongEmulator, seed_calls
-from tests.tap_runner import CREDENTIALS, config, run_tap, tap_executable
+from tests.tap_runner import CREDENTIALS, config, run_tap, start_tap
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -76,17 +76,9 @@ def run_until_interrupted(
 
     Returns the messages it wrote and its exit code.
     """
-    config_path = folder / "config.json"
-    config_path.write_text(json.dumps(config))
     with (
         (folder / "stderr.log").open("w") as stderr,
-        subprocess.Popen(
-            [tap_executable(), "--config", str(config_path)],
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            cwd=folder,
-        ) as tap,
+        start_tap(config, folder, stderr=stderr) as tap,
     ):
         assert tap.stdout is not None
         messages: list[dict[str, Any]] = []
@@ -213,15 +205,7 @@ def test_a_signal_ends_a_run_waiting_on_a_slow_server_at_once(
     # Gong answers after 30 s; the tap must not wait for its requests in flight to end.
     with GongEmulator(**CREDENTIALS, latency_seconds=30) as emu:
         emu.add_calls(CALLS)
-        config_path = tmp_path / "config.json"
-        config_path.write_text(json.dumps(settings(emu)))
-        with subprocess.Popen(
-            [tap_executable(), "--config", str(config_path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=tmp_path,
-        ) as tap:
+        with start_tap(settings(emu), tmp_path, stderr=subprocess.PIPE) as tap:
             assert tap.stderr is not None
             try:
                 for line in tap.stderr:  # the first request leaves right after this line

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import json
 import signal
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -22,7 +21,7 @@ from tests.tap_runner import (
     TapRun,
     parse_messages,
     run_tap,
-    tap_executable,
+    start_tap,
 )
 
 if TYPE_CHECKING:
@@ -166,15 +165,7 @@ def test_a_reimport_failing_midway_activates_nothing(
     emulator.add_calls(
         seed_calls(900, NOW - datetime.timedelta(days=9), datetime.timedelta(minutes=10))
     )
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config(emulator, backoff_base_seconds=0.01)))
-    with subprocess.Popen(
-        [tap_executable(), "--config", str(config_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=tmp_path,
-    ) as tap:
+    with start_tap(config(emulator, backoff_base_seconds=0.01), tmp_path) as tap:
         assert tap.stdout is not None
         head = []
         for line in tap.stdout:
@@ -266,15 +257,7 @@ def test_a_killed_run_and_its_resumption_lose_no_pending_transcript(
         start_date=(NOW - datetime.timedelta(days=3)).isoformat(),
         lookback_days=0,
     )
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(settings))
-    with subprocess.Popen(
-        [tap_executable(), "--config", str(config_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=tmp_path,
-    ) as tap:
+    with start_tap(settings, tmp_path) as tap:
         assert tap.stdout is not None
         states: list[dict[str, Any]] = []
         for line in tap.stdout:
