@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from tap_gong_calls.budget import USAGE_KEY, RequestBudget, read_usage
 from tap_gong_calls.budget_plan import WindowGate
+from tap_gong_calls.date_range import TARGET_CALLS, TARGET_CALLS_WITH_CONTENT
 from tap_gong_calls.endpoints import BATCH_SIZE
 from tap_gong_calls.timestamps import format_utc
 from tap_gong_calls.transcripts import FIRST_IDS
-from tap_gong_calls.windows import TARGET_CALLS, TARGET_CALLS_WITH_CONTENT
 
 if TYPE_CHECKING:
     import logging

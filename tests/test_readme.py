@@ -27,16 +27,17 @@ def test_readme_carries_the_about_settings_table() -> None:
 
 
 def test_the_numbers_the_readme_quotes_are_the_codes() -> None:
-    from tap_gong_calls import date_range, transcripts, windows
+    from tap_gong_calls import date_range, transcripts
     from tap_gong_calls.client import GongClient
     from tap_gong_calls.endpoints import BATCH_SIZE
     from tap_gong_calls.retries import RetryPolicy
 
     readme = " ".join(README.read_text().split())  # line breaks as spaces
     quoted = {
-        f"windows of about {windows.TARGET_CALLS} calls ({windows.TARGET_CALLS_WITH_CONTENT} with",
+        f"windows of about {date_range.TARGET_CALLS} calls "
+        f"({date_range.TARGET_CALLS_WITH_CONTENT} with",
         f"at most {date_range.MAX_WINDOWS_WITH_CONTENT_IN_FLIGHT} with content",
-        f"at most {windows.MAX_SPLIT_DEPTH} levels deep",
+        f"at most {date_range.MAX_SPLIT_DEPTH} levels deep",
         f"first transcript request carries {transcripts.FIRST_IDS} ids",
         f"up to {transcripts.MAX_IN_FLIGHT} requests in flight within "
         f"{transcripts.BYTES_IN_FLIGHT // 1_000_000} MB",
