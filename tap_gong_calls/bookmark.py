@@ -149,7 +149,7 @@ class RangeBookmark:
             format_utc(self.found.moment) if self.found else "none",
             lookback.days,
         )
-        if end_date is not None and start >= end:
+        if end_date is not None and start > end:  # equal: a finished range, nothing to read
             raise FatalAPIError(
                 f"end_date {format_utc(end)} is not after where this run starts "
                 f"({format_utc(start)}: the bookmark minus lookback_days): move end_date "

@@ -197,3 +197,12 @@ def test_state_checks_accept_what_the_tap_writes() -> None:
     with pytest.raises(StateError, match="not an ISO-8601"):
         read_bookmark({"replication_key": "started", "replication_key_value": 17}, now=now)
     assert json.dumps(state)  # a state is plain JSON
+
+
+def test_a_range_read_to_its_end_date_is_a_quiet_run(emulator: GongEmulator) -> None:
+    settings = config(emulator, start_date=WEEK_START, end_date=WEEK_END, lookback_days=0)
+    run = run_tap(settings, state=state_of(WEEK_END, workspace_id=None))
+
+    assert run.returncode == 0, run.explain()
+    assert run.records == []
+    assert emulator.requests == []
