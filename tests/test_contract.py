@@ -121,6 +121,26 @@ def test_a_nested_mismatch_names_the_field_path_not_the_index(caplog):
     assert "whose transcript[].sentences[].start is 160.5" in warnings_of(caplog)[0]
 
 
+@pytest.mark.parametrize(
+    ("sentence", "warned"),
+    [
+        ({"start": 1, "end": 2}, None),  # a property left out passes
+        ({"start": 1, "end": 2, "text": None, "speakerHint": [1]}, None),  # null, an extra key
+        ({"start": 1, "end": "2", "text": "hi"}, "transcript[].sentences[].end is '2'"),
+        ("hello", "transcript[].sentences[] is 'hello'"),
+    ],
+)
+def test_every_sentence_is_checked_however_it_is_walked(caplog, sentence, warned):
+    checker = contract("call_transcripts")
+    record = example_records("call_transcripts")[0]
+    record["transcript"][0]["sentences"].append(sentence)
+
+    assert checker.check(record, "a transcript")["transcript"] == record["transcript"]
+    assert checker.warnings == (0 if warned is None else 1)
+    if warned is not None:
+        assert warned in warnings_of(caplog)[0]
+
+
 # -- what fails --------------------------------------------------------------------------------
 
 
