@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -253,3 +254,15 @@ def instant(value: str | None) -> datetime | None:
     if value is None:
         return None
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+@pytest.fixture
+def emulator_options() -> dict[str, Any]:
+    """The emulator of an end-to-end test, with credentials of its own: they reach the tap
+    only through Meltano's environment, and any leak of them into a log is recognisable.
+
+    Import it into an end-to-end module, where it overrides tests/conftest.py's."""
+    return {
+        "access_key": f"key-{secrets.token_hex(8)}",
+        "access_key_secret": f"secret-{secrets.token_hex(16)}",
+    }

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -30,6 +29,7 @@ from tests.meltano_helpers import (
     HubGuard,
     MeltanoProject,
     copy_project,
+    emulator_options,  # noqa: F401 (a fixture, used by name)
     instant,
     meltano_executable,
     new_database,
@@ -58,14 +58,6 @@ def hub() -> Iterator[HubGuard]:
     finally:
         guard.close()
     assert not guard.requests, f"Meltano contacted its Hub: {guard.requests}"
-
-
-@pytest.fixture
-def emulator_options() -> dict[str, Any]:
-    return {
-        "access_key": f"key-{secrets.token_hex(8)}",
-        "access_key_secret": f"secret-{secrets.token_hex(16)}",
-    }
 
 
 def _meltano_args(command: str) -> list[str]:

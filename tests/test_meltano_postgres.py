@@ -14,7 +14,6 @@ Select these tests with ``-m e2e``; deselect them with ``-m "not e2e"``.
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -27,6 +26,7 @@ from psycopg.conninfo import make_conninfo
 from tests.gong_emulator import GongEmulator, make_call, seed_calls
 from tests.meltano_helpers import (
     MeltanoProject,
+    emulator_options,  # noqa: F401 (a fixture, used by name)
     instant,
     tap_env,
     target_env,
@@ -39,16 +39,6 @@ pytestmark = pytest.mark.e2e
 
 
 # -- per-test database, emulator and environment ---------------------------------------------
-
-
-@pytest.fixture
-def emulator_options() -> dict[str, Any]:
-    return {
-        "access_key": f"key-{secrets.token_hex(8)}",
-        "access_key_secret": f"secret-{secrets.token_hex(16)}",
-        "rate_limit_per_second": None,
-        "latency_seconds": 0.0,
-    }
 
 
 # -- reading the result ----------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
 import shlex
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from psycopg.conninfo import make_conninfo
 from tests.gong_emulator import GongEmulator, seed_calls
 from tests.meltano_helpers import (
     MeltanoProject,
+    emulator_options,  # noqa: F401 (a fixture, used by name)
     new_database,
     tap_env,
     target_env,
@@ -69,16 +69,6 @@ def test_readme_recipe_says_the_same_in_meltano_yml_and_as_a_variable() -> None:
 
 
 # -- end to end ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def emulator_options() -> dict[str, Any]:
-    return {
-        "access_key": f"key-{secrets.token_hex(8)}",
-        "access_key_secret": f"secret-{secrets.token_hex(16)}",
-        "rate_limit_per_second": None,
-        "latency_seconds": 0.0,
-    }
 
 
 @pytest.mark.e2e

@@ -16,8 +16,11 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from tests.gong_emulator import seed_calls
-from tests.meltano_helpers import tap_env, target_env
-from tests.test_meltano_postgres import emulator_options
+from tests.meltano_helpers import (
+    emulator_options,  # noqa: F401 (a fixture, used by name)
+    tap_env,
+    target_env,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from tests.meltano_helpers import MeltanoProject
 
 pytestmark = pytest.mark.e2e
-__all__ = ["emulator_options"]  # a fixture, used by name: fresh keys, no rate limit
+
 
 TABLES = {
     "calls": "id",
