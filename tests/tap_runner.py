@@ -104,6 +104,22 @@ def catalog_selecting(config: dict[str, Any], streams: tuple[str, ...]) -> dict[
     return catalog
 
 
+def completed_range_state(end: str) -> dict[str, Any]:
+    """The state a date-range run leaves once every call before ``end`` was emitted (without
+    workspace_id), less the requests it counts for the daily budget: see ``split_usage``."""
+    calls = {"replication_key": "started", "replication_key_value": end, "workspace_id": None}
+    return {"bookmarks": {"calls": calls}}
+
+
+def split_usage(state: dict[str, Any] | None) -> tuple[dict[str, Any], int]:
+    """``state`` without its daily-budget usage (``bookmarks.calls.requests``), and the
+    number of requests that usage counts."""
+    assert state is not None
+    rest = json.loads(json.dumps(state))
+    usage = rest["bookmarks"]["calls"].pop("requests")
+    return rest, sum(count for _, count in usage)
+
+
 def start_tap(
     config: dict[str, Any], folder: Path, *, stderr: int | IO[str] = subprocess.DEVNULL
 ) -> subprocess.Popen[str]:

@@ -11,7 +11,7 @@ import pytest
 
 from tap_gong_calls.timestamps import parse_utc
 from tests.gong_emulator import Fault, GongEmulator, make_call, seed_calls
-from tests.tap_runner import CREDENTIALS, config, run_tap
+from tests.tap_runner import CREDENTIALS, completed_range_state, config, run_tap, split_usage
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -46,18 +46,9 @@ def test_a_sparse_two_year_backfill_emits_each_call_once_for_a_few_requests(
     assert len(set(run.ids)) == len(run.ids)
     assert len(emulator.requests) <= 3 + 30
     # Every STATE also counts the run's requests, by hour (the daily request budget).
-    assert run.last_state is not None
-    usage = run.last_state["bookmarks"]["calls"].pop("requests")
-    assert sum(count for _, count in usage) == len(emulator.requests)
-    assert run.last_state == {
-        "bookmarks": {
-            "calls": {
-                "replication_key": "started",
-                "replication_key_value": END,
-                "workspace_id": None,
-            }
-        }
-    }
+    state, used = split_usage(run.last_state)
+    assert used == len(emulator.requests)
+    assert state == completed_range_state(END)
     assert "Mode: date range, calls from 2022-06-01T00:00:00Z to 2024-06-11T00:00:00Z" in run.stderr
     assert "Summary: requested -, emitted 250" in run.stderr
 
