@@ -97,6 +97,17 @@ def target_db(postgres_url: str) -> Iterator[dict[str, str]]:
 # -- Meltano (end-to-end tests) ----------------------------------------------------------------
 
 
+@pytest.fixture
+def hub() -> Iterator[HubGuard]:
+    """A local stand-in for Meltano Hub for one test; the test fails if Meltano called it."""
+    guard = HubGuard()
+    try:
+        yield guard
+    finally:
+        guard.close()
+    assert not guard.requests, f"Meltano contacted its Hub: {guard.requests}"
+
+
 @pytest.fixture(scope="session")
 def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeltanoProject]:
     """A copy of the project with the tap and target-postgres installed by the real meltano.

@@ -41,23 +41,12 @@ from tests.meltano_helpers import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
 pytestmark = pytest.mark.e2e
 
 PLUGIN_FILE_PLACEHOLDER = "path/or/raw-url/of/plugins/tap-gong-calls.yml"
 CI_STATE_ID = "prod:tap-gong-calls-to-target-postgres"  # MELTANO_ENVIRONMENT=prod, as in CI
-
-
-@pytest.fixture
-def hub() -> Iterator[HubGuard]:
-    guard = HubGuard()
-    try:
-        yield guard
-    finally:
-        guard.close()
-    assert not guard.requests, f"Meltano contacted its Hub: {guard.requests}"
 
 
 def _meltano_args(command: str) -> list[str]:

@@ -11,16 +11,13 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 import yaml
 
 from tests.meltano_helpers import HubGuard, MeltanoProject, meltano_executable, offline_env
 from tests.tap_runner import tap_executable
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN_FILE = REPO / "plugins" / "tap-gong-calls.yml"
@@ -141,16 +138,6 @@ SDK_SETTINGS_CONFIG = {
     "flattening_max_key_length": 63,
     "flattening_separator": ".",
 }
-
-
-@pytest.fixture
-def hub() -> Iterator[HubGuard]:
-    guard = HubGuard()
-    try:
-        yield guard
-    finally:
-        guard.close()
-    assert not guard.requests, f"Meltano contacted its Hub: {guard.requests}"
 
 
 def _project_with(file: str, root: Path) -> Path:
