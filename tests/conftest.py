@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
 # -- the Gong emulator -----------------------------------------------------------------------
 #
-# A module sets up its `emulator` by overriding `emulator_options` and `emulator_calls`; one
-# that needs more (transcripts not ready, ...) overrides `emulator` itself, asking for this
-# one: `def emulator(emulator): emulator.set_transcript_ready(...); return emulator`.
+# A module sets up its `emulator` by overriding `emulator_options`, `emulator_calls` and
+# `emulator_late_transcripts`; one that needs more overrides `emulator` itself, asking for
+# this one: `def emulator(emulator): emulator.inject(...); return emulator`.
 # Build a module's settings with tests.tap_runner.config(emulator, **settings).
 
 
@@ -46,12 +46,22 @@ def emulator_calls() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
+def emulator_late_transcripts() -> list[str]:
+    """The ids among those calls whose transcript Gong has not made ready yet."""
+    return []
+
+
+@pytest.fixture
 def emulator(
-    emulator_options: dict[str, Any], emulator_calls: list[dict[str, Any]]
+    emulator_options: dict[str, Any],
+    emulator_calls: list[dict[str, Any]],
+    emulator_late_transcripts: list[str],
 ) -> Iterator[GongEmulator]:
     """A started emulator of its own for one test, stopped after it (its log stays readable)."""
     with GongEmulator(**{**CREDENTIALS, **emulator_options}) as emu:
         emu.add_calls(emulator_calls)
+        for call_id in emulator_late_transcripts:
+            emu.set_transcript_ready(call_id, False)
         yield emu
 
 

@@ -48,9 +48,8 @@ def emulator_calls() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def emulator(emulator: GongEmulator) -> GongEmulator:
-    emulator.set_transcript_ready(NOT_READY, False)
-    return emulator
+def emulator_late_transcripts() -> list[str]:
+    return [NOT_READY]
 
 
 def endpoints(emu: GongEmulator) -> list[str]:

@@ -22,9 +22,8 @@ def emulator_calls() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def emulator(emulator: GongEmulator) -> GongEmulator:
-    emulator.set_transcript_ready(NOT_READY, False)
-    return emulator
+def emulator_late_transcripts() -> list[str]:
+    return [NOT_READY]
 
 
 def test_unknown_ids_are_missing_and_named_while_a_late_transcript_is_not_ready(
