@@ -98,6 +98,7 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         self.stats = client.stats
         self.pending: PendingTranscripts | None = None  # date range, with transcripts
         self.deleted_at = ""  # the _sdc_deleted_at of this run's tombstones
+        self.budget: RunBudget | None = None  # the run's daily request budget, once it runs
         # Records that reached stdout, per stream (the tap's writer counts them).
         self.written: Mapping[str, int] = {} if written is None else written
         if self.config.get("call_ids") is not None:
@@ -135,8 +136,8 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
 
     def record_usage(self) -> None:
         """Put the requests sent so far into the state (for the STATE of a run cut short)."""
-        if (budget := getattr(self, "budget", None)) is not None:
-            self.stream_state.update(budget.state_entries())
+        if self.budget is not None:
+            self.stream_state.update(self.budget.state_entries())
 
     def _range_records(self, gong: CallEndpoints, budget: RunBudget) -> Iterator[Record]:
         """The date-range run (range_run.py): each batch's records, then its state."""
