@@ -12,14 +12,15 @@ validator (jsonschema) cost three quarters of a run's CPU on 50 KB transcripts.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import re
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from tap_gong_calls.errors import BadResponseError
+from tap_gong_calls.timestamps import from_iso
 
 if TYPE_CHECKING:
+    import datetime
     from collections.abc import Callable, Sequence
 
     Checker = Callable[[Any], None]
@@ -46,7 +47,7 @@ def parse_date_time(value: object) -> datetime.datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return from_iso(value)
     except ValueError:
         return None
 

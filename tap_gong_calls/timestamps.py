@@ -8,12 +8,18 @@ import datetime
 UTC = datetime.UTC
 
 
+def from_iso(value: str) -> datetime.datetime:
+    """An ISO-8601 date-time as written (``Z`` or any offset, optional fraction); ValueError
+    if it is none. Python 3.10's ``fromisoformat`` does not read ``Z``."""
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def parse_utc(value: str) -> datetime.datetime:
     """Parse an ISO-8601 date-time (``Z``, any offset, optional fraction) to aware UTC.
 
     A value without an offset is taken as UTC, as singer-sdk does for ``start_date``.
     """
-    parsed = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    parsed = from_iso(value.strip())
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
