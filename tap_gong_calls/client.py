@@ -75,6 +75,7 @@ class GongClient:
         # The daily request budget, once a run set one: every request is counted against it.
         self.budget: RequestBudget | None = None
         self._lock = threading.Lock()
+        self._local = threading.local()  # per worker thread: the size of its last answer
 
     @property
     def url_base(self) -> str:
@@ -196,7 +197,14 @@ class GongClient:
         with self._lock:
             if self.server_time is None:
                 self.server_time = _server_time(response)
+        self._local.body_bytes = len(response.content)
         return _json_object(response)
+
+    @property
+    def last_body_bytes(self) -> int:
+        """The bytes of the last answer this thread received (what sizes transcript requests:
+        measuring the parsed JSON again would cost more than checking it)."""
+        return int(getattr(self._local, "body_bytes", 0))
 
     def _adapt_rate(self, started: float, *, rate_limited: bool) -> None:
         """Tell the rate control how a request fared; log when the rate falls or is restored."""

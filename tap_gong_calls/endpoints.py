@@ -52,6 +52,7 @@ class CallBatch:
     transcripts_asked: bool = False
     no_transcript: tuple[str, ...] = ()  # of the ids asked for, those without one yet
     not_ready: int = 0  # calls without a transcript yet
+    transcript_bytes: int = 0  # the JSON the transcripts came in
     window_end: datetime.datetime | None = None  # set: every call before it was fetched
 
 
@@ -141,13 +142,23 @@ class CallEndpoints:
         if not self.selection.transcripts:
             return batch
         wanted = [call_id(item, endpoint) for item in batch.calls]
-        found = self.items(TRANSCRIPT, {"callIds": wanted}) if wanted else []
-        return self.with_transcripts_of(batch, wanted, found)
+        return self.with_transcripts_of(batch, wanted, *self.transcripts(wanted))
+
+    def transcripts(self, call_ids: Sequence[str]) -> tuple[list[Item], int]:
+        """The transcripts Gong has of ``call_ids``, and the bytes of JSON they came in."""
+        found: list[Item] = []
+        size = 0
+        if call_ids:
+            for items, _, _ in self.pages(TRANSCRIPT, {"callIds": list(call_ids)}):
+                found.extend(items)
+                size += self.client.last_body_bytes  # the page was fetched on this thread
+        return found, size
 
     def with_transcripts_of(
-        self, batch: CallBatch, wanted: Sequence[str], transcripts: list[Item]
+        self, batch: CallBatch, wanted: Sequence[str], transcripts: list[Item], size: int = 0
     ) -> CallBatch:
-        """``batch`` with the transcripts of the ``wanted`` calls, in their order."""
+        """``batch`` with the transcripts of the ``wanted`` calls (``size`` bytes of JSON), in
+        their order."""
         if not self.selection.transcripts:
             return batch
         by_id = {str(t["callId"]): t for t in transcripts}
@@ -158,6 +169,7 @@ class CallEndpoints:
             transcripts_asked=True,
             no_transcript=no_transcript,
             not_ready=len(no_transcript),
+            transcript_bytes=size,
         )
 
     def batch(self, items: Iterable[Item], missing: Sequence[str] = ()) -> CallBatch:

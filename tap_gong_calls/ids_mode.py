@@ -20,7 +20,6 @@ from tap_gong_calls.endpoints import (
     BATCH_SIZE,
     BY_ID,
     EXTENSIVE,
-    TRANSCRIPT,
     CallBatch,
     ExtensiveRefusedError,
     call_id,
@@ -135,8 +134,7 @@ class IdsMode:
         budget = TranscriptBudget(self.client.max_in_flight)
 
         def fetch(chunk: list[str]) -> CallBatch:
-            found = self.gong.items(TRANSCRIPT, {"callIds": chunk})
-            return self.gong.with_transcripts_of(CallBatch(), chunk, found)
+            return self.gong.with_transcripts_of(CallBatch(), chunk, *self.gong.transcripts(chunk))
 
         unsure: list[str] = []
         for batch in budget.fetched(sized_chunks(call_ids, budget.ids_per_request), fetch):

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from tap_gong_calls.bookmark import StateError
 from tap_gong_calls.endpoints import (
     EXTENSIVE,
-    TRANSCRIPT,
     CallBatch,
     ExtensiveRefusedError,
     call_id,
@@ -150,9 +149,9 @@ def late_batches(gong: CallEndpoints, pending: PendingTranscripts) -> Iterator[C
             batch = _looked_up(gong, chunk)
             settled = {*batch.missing, *(call_id(i, EXTENSIVE) for i in batch.private)}
             wanted = [c for c in chunk if c not in settled]
-        found = gong.items(TRANSCRIPT, {"callIds": wanted}) if wanted else []
-        budget.measure(found)
-        yield gong.with_transcripts_of(batch, wanted, found)
+        done = gong.with_transcripts_of(batch, wanted, *gong.transcripts(wanted))
+        budget.measure(done)
+        yield done
 
 
 def _looked_up(gong: CallEndpoints, chunk: list[str]) -> CallBatch:

@@ -10,7 +10,6 @@ yet, and goes alone.
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import TYPE_CHECKING, TypeVar
 
@@ -19,7 +18,7 @@ from tap_gong_calls.endpoints import BATCH_SIZE, CallBatch
 
 if TYPE_CHECKING:
     import datetime
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator
 
     from tap_gong_calls.endpoints import Item
 
@@ -65,15 +64,15 @@ class TranscriptBudget:
         request = per * self.ids_per_request()
         return max(1, min(self.max_in_flight, int(BYTES_IN_FLIGHT // max(request, 1))))
 
-    def measure(self, transcripts: Sequence[Item]) -> None:
-        """Count the JSON size of the transcripts one response brought."""
-        if not transcripts:
+    def measure(self, batch: CallBatch) -> None:
+        """Count the JSON size of the transcripts a batch's requests brought."""
+        count = len(batch.transcripts)
+        if not count:
             return
-        size = sum(len(json.dumps(t, separators=(",", ":"))) for t in transcripts)
         with self._lock:
-            self._bytes += size
-            self._count += len(transcripts)
-            self._last_mean = size / len(transcripts)
+            self._bytes += batch.transcript_bytes
+            self._count += count
+            self._last_mean = batch.transcript_bytes / count
 
     def fetched(
         self, work: Iterator[WorkT], fetch: Callable[[WorkT], CallBatch]
@@ -83,7 +82,7 @@ class TranscriptBudget:
 
         def measured(item: WorkT) -> CallBatch:
             done = fetch(item)
-            self.measure(done.transcripts)
+            self.measure(done)
             return done
 
         for first in work:
