@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 LOGGER: Final = logging.getLogger("tap_gong_calls")
 KEY_DIGITS: Final = re.compile(r"[0-9]{1,20}")  # used with fullmatch: no trailing newline
 _MISSING: Final = object()
+# Lists this long or longer are checked in bulk (_Rows): below, building the sets costs more
+# than the calls it saves.
+BULK_FROM: Final = 16
 
 # Python types of each JSON Schema type, as json.loads produces them. bool is not an int here.
 _PYTHON_TYPES: Final[dict[str, tuple[type, ...]]] = {
@@ -58,16 +61,30 @@ def _show(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+class _Rows(NamedTuple):
+    """How a list of objects of one schema is checked in bulk, a property at a time across
+    all its elements (set comprehensions run far faster than a call per element): the types
+    an element passes by without being an object; each leaf property's name and passing types
+    (with ``object``, which ``get`` gives for an absent one through ``_MISSING``: no JSON value
+    is a bare ``object``); and each list property's name, passing types other than a list, and
+    the plan of its elements. A transcript is such a list: monologues of sentences."""
+
+    settled: frozenset[type]
+    columns: tuple[tuple[str, frozenset[type]], ...]
+    nested: tuple[tuple[str, frozenset[type], _Rows], ...]
+
+
 class _Compiled(NamedTuple):
     """A schema node compiled: ``settled`` are the Python types a value needs nothing more
     than its type to pass (a string without a format, a null), so the caller skips the call
-    to ``check``; on a 50 KB transcript that is most values. ``columns``, for an object whose
-    every property is settled by its type alone (a transcript sentence), is each property's
-    name and passing types, so a list of such objects is checked a column at a time."""
+    to ``check``; on a 50 KB transcript that is most values. ``rows``, for an object whose
+    properties are leaves or lists of such objects, checks a list of them in bulk;
+    ``item_rows``, for a list, is its elements' ``rows``."""
 
     settled: frozenset[type]
     check: Checker
-    columns: tuple[tuple[str, frozenset[type]], ...] | None = None
+    rows: _Rows | None = None
+    item_rows: _Rows | None = None
 
 
 def _compile(schema: dict[str, Any], path: str, report: Report) -> _Compiled | None:
@@ -82,14 +99,14 @@ def _compile(schema: dict[str, Any], path: str, report: Report) -> _Compiled | N
     integral_floats = "integer" in names and "number" not in names  # JSON: 1.0 is an integer
     expected = " or ".join(names)
     date_time = schema.get("format") == "date-time"
-    children = [
-        (name, compiled.settled, compiled.check)
+    compiled_children = {
+        name: compiled
         for name, sub in (schema.get("properties") or {}).items()
         if (compiled := _compile(sub, f"{path}.{name}" if path else name, report)) is not None
-    ]
+    }
+    children = [(name, c.settled, c.check) for name, c in compiled_children.items()]
     items = schema.get("items")
     item = _compile(items, f"{path}[]", report) if isinstance(items, dict) else None
-    rows = item.columns if item is not None else None
     if not allowed and not children and item is None and not date_time:
         return None
     unsettled: set[type] = {dict} if children else set()
@@ -111,38 +128,58 @@ def _compile(schema: dict[str, Any], path: str, report: Report) -> _Compiled | N
                 if child is not _MISSING and type(child) not in settled:
                     check_child(child)
         elif kind is list and item is not None:
-            item_settled, check_item = item.settled, item.check
+            # In bulk when it pays (a long list: a transcript); element by element when it
+            # does not, or when the bulk check fails, to say where.
+            if len(value) >= BULK_FROM and item.rows is not None and _rows_pass(value, item.rows):
+                return
             for element in value:
-                element_kind = type(element)
-                if element_kind in item_settled:
-                    continue
-                if rows is not None and element_kind is dict:
-                    # A flat object (a transcript sentence): its properties checked here, not
-                    # in a call per element; the call only for one that fails, to report it.
-                    for name, ok in rows:
-                        if type(element.get(name, _MISSING)) not in ok:
-                            check_item(element)
-                            break
-                    continue
-                check_item(element)
+                if type(element) not in item.settled:
+                    item.check(element)
         elif date_time and kind is str and parse_date_time(value) is None:
             report(path, value, "an ISO-8601 date-time")
 
-    columns = None
-    if dict in allowed and children and not item and all(_is_leaf(sub) for sub in _subs(schema)):
-        # Every property settled by its type: a value passes where its type is one of those,
-        # or where it is absent (``get`` gives _MISSING, an ``object``: no JSON value is one).
-        columns = tuple((name, settled | {object}) for name, settled, _ in children)
-    return _Compiled(allowed - unsettled, check, columns)
+    rows = None
+    if dict in allowed and children and item is None and not date_time:
+        rows = _rows_of(schema, compiled_children, allowed - unsettled)
+    return _Compiled(allowed - unsettled, check, rows, item.rows if item else None)
 
 
-def _subs(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    return list((schema.get("properties") or {}).values())
+def _rows_of(
+    schema: dict[str, Any], compiled: dict[str, _Compiled], settled: frozenset[type]
+) -> _Rows | None:
+    """The bulk plan of a list of objects of ``schema``, if its properties allow one."""
+    columns: list[tuple[str, frozenset[type]]] = []
+    nested: list[tuple[str, frozenset[type], _Rows]] = []
+    for name, sub in (schema.get("properties") or {}).items():
+        node = compiled.get(name)
+        if node is None:  # anything goes
+            continue
+        if not (sub.get("properties") or sub.get("items") or sub.get("format")):
+            columns.append((name, node.settled | {object}))
+        elif node.item_rows is not None and not sub.get("properties"):
+            nested.append((name, node.settled | {object}, node.item_rows))
+        else:
+            return None
+    return _Rows(settled, tuple(columns), tuple(nested))
 
 
-def _is_leaf(schema: dict[str, Any]) -> bool:
-    """Whether a value of ``schema`` passes by its type alone (nothing inside it to check)."""
-    return not (schema.get("properties") or schema.get("items") or schema.get("format"))
+def _rows_pass(values: list[Any], rows: _Rows) -> bool:
+    """Whether every element of ``values`` passes (see _Rows); False sends the caller the
+    element-by-element way, which says what failed."""
+    kinds = {type(value) for value in values}
+    if not kinds <= rows.settled | {dict}:
+        return False
+    objects = values if kinds <= {dict} else [v for v in values if type(v) is dict]
+    for name, ok in rows.columns:
+        if not {type(o.get(name, _MISSING)) for o in objects} <= ok:
+            return False
+    for name, ok, inner in rows.nested:
+        if not {type(o.get(name, _MISSING)) for o in objects} <= ok | {list}:
+            return False
+        elements = [e for o in objects if type(found := o.get(name)) is list for e in found]
+        if not _rows_pass(elements, inner):
+            return False
+    return True
 
 
 class RecordContract:

@@ -130,10 +130,13 @@ def test_a_nested_mismatch_names_the_field_path_not_the_index(caplog):
         ("hello", "transcript[].sentences[] is 'hello'"),
     ],
 )
-def test_every_sentence_is_checked_however_it_is_walked(caplog, sentence, warned):
+@pytest.mark.parametrize("monologues", [1, 40], ids=["one-by-one", "in-bulk"])
+def test_every_sentence_is_checked_however_it_is_walked(caplog, sentence, warned, monologues):
     checker = contract("call_transcripts")
     record = example_records("call_transcripts")[0]
-    record["transcript"][0]["sentences"].append(sentence)
+    # A long transcript is checked in bulk (contract.BULK_FROM), a short one element-wise.
+    record["transcript"] = copy.deepcopy(record["transcript"][:1] * monologues)
+    record["transcript"][-1]["sentences"].append(sentence)
 
     assert checker.check(record, "a transcript")["transcript"] == record["transcript"]
     assert checker.warnings == (0 if warned is None else 1)
