@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from benchmarks.throughput import KEY, SECRET, SPACING, RecordingEmulator, range_config
-from tests.gong_emulator import seed_calls
+from gong_emulator import seed_calls
 from tests.tap_runner import run_tap
 
 MAX_RUNS = 40

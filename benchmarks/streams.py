@@ -1,6 +1,6 @@
 """All four streams: request cost, throughput and peak memory of the installed tap-gong-calls.
 
-Each case starts the Gong emulator (tests/gong_emulator) in this process, with transcripts of
+Each case starts the Gong emulator (gong_emulator) in this process, with transcripts of
 about ``--transcript-kb`` KB of JSON per call, runs the installed ``tap-gong-calls`` with every
 stream selected as a whole process (through throughput.py's launcher, which reads its peak
 RSS), and checks what it emitted against what the emulator holds. Prints a Markdown table and
@@ -33,7 +33,7 @@ from benchmarks.throughput import (
     tap_executable,
     utc,
 )
-from tests.gong_emulator import seed_calls
+from gong_emulator import seed_calls
 
 STREAMS = ("calls", "call_participants", "call_details", "call_transcripts")
 # The range starts a day before the first call and ends a day after the last: a backfill of a

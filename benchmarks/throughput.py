@@ -1,6 +1,6 @@
 """Throughput, request cost, rate-limit manners and memory of the installed tap-gong-calls.
 
-Each case starts the Gong emulator (package tests/gong_emulator) in this process (with a server
+Each case starts the Gong emulator (package gong_emulator) in this process (with a server
 rate limit and a latency), runs the installed ``tap-gong-calls`` as a whole process, and reads the
 emulator's request log and the tap's Singer output. Prints a Markdown table and PASS/FAIL per
 criterion; exits 1 if any criterion fails.
@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.gong_emulator import GongEmulator, RequestRecord, seed_calls
+from gong_emulator import GongEmulator, RequestRecord, seed_calls
 from tests.tap_runner import catalog_selecting
 
 KEY, SECRET = "bench-key", "bench-secret"

@@ -1,6 +1,6 @@
 """What the record contract (tap_gong_calls/contract.py) costs in CPU, all four streams.
 
-The Gong emulator runs as a separate process (``python -m tests.gong_emulator``, no rate
+The Gong emulator runs as a separate process (``python -m gong_emulator``, no rate
 limit, ``--transcript-kb`` of transcript JSON per call), so this process's CPU is the tap's
 alone. The tap runs here, in-process, in date-range mode with every stream selected, its
 Singer output thrown away. ``RecordContract.check`` is wrapped to add up its own thread's CPU
@@ -50,7 +50,7 @@ def emulator(calls: int, transcript_kb: int) -> Any:
     """The emulator in its own process; yields its URL."""
     port = free_port()
     command = [
-        *(sys.executable, "-m", "tests.gong_emulator", "--port", str(port)),
+        *(sys.executable, "-m", "gong_emulator", "--port", str(port)),
         *("--calls", str(calls), "--start", START.isoformat().replace("+00:00", "Z")),
         *("--spacing-minutes", str(SPACING_MINUTES), "--rate-limit", "0"),
         *("--transcript-bytes", str(transcript_kb * 1000)),

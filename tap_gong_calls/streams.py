@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 from functools import cached_property
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from singer_sdk import SchemaDirectory, StreamSchema
@@ -37,7 +36,6 @@ else:
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
-    from importlib.resources.abc import Traversable
 
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context, Record
@@ -47,19 +45,11 @@ if TYPE_CHECKING:
     from tap_gong_calls.late_transcripts import PendingTranscripts
 
 
-def _schemas_dir() -> Traversable:
-    # A wheel carries the schemas inside the package; an editable install reads the repo's.
-    packaged = resources.files("tap_gong_calls") / "schemas"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "schemas"
-
-
 class ValidatedStream(VersionedStream):
     """A stream whose records keep to its contract (contract.py): a broken key or an
     unparseable critical date fails the run saying where; any other mismatch is a warning."""
 
-    schema = StreamSchema(SchemaDirectory(_schemas_dir()))
+    schema = StreamSchema(SchemaDirectory(resources.files("tap_gong_calls") / "schemas"))
     critical_date_times: ClassVar[tuple[str, ...]] = ()
     # Records leave as Gong sent them: they are parsed JSON, so there is nothing to conform,
     # and singer-sdk's conforming would turn a mistyped "false" into True.

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.gong_emulator import GongEmulator
+from gong_emulator import GongEmulator
 from tests.meltano_helpers import (
     INSTALL_TIMEOUT_SECONDS,
     HubGuard,

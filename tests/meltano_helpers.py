@@ -30,12 +30,12 @@ from psycopg.conninfo import conninfo_to_dict
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from tests.gong_emulator import GongEmulator
+    from gong_emulator import GongEmulator
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT_FILES = (
     *("pyproject.toml", "README.md", "meltano.yml"),
-    *("tap_gong_calls", "schemas", "plugins"),
+    *("tap_gong_calls", "plugins"),
 )
 STATE_ID = "dev:tap-gong-calls-to-target-postgres"
 INSTALL_TIMEOUT_SECONDS = 900

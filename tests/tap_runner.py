@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
+from gong_emulator import GongEmulator
 from tap_gong_calls.tap import TapGongCalls
-from tests.gong_emulator import GongEmulator
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     import pytest
 
-    from tests.gong_emulator import Fault
+    from gong_emulator import Fault
 
 ScenarioT = TypeVar("ScenarioT")
 OutcomeT = TypeVar("OutcomeT")

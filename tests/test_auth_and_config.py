@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.gong_emulator import SCOPE_BASIC, seed_calls
+from gong_emulator import SCOPE_BASIC, seed_calls
 from tests.tap_runner import Outcome, Scenario, config, play, play_selected
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from concurrent.futures import Future
 
-    from tests.gong_emulator import GongEmulator
+    from gong_emulator import GongEmulator
 
 pytestmark = pytest.mark.slow  # ~30 tap processes, one per scenario
 

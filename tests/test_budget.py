@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from gong_emulator import GongEmulator, seed_calls
 from tap_gong_calls.progress import RunStats
-from tests.gong_emulator import GongEmulator, seed_calls
 from tests.tap_runner import CREDENTIALS, run_tap, start_tap
 
 if TYPE_CHECKING:

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from tap_gong_calls.selection import CONTENT_FLAGS, INTERACTION_FLAGS
-from tests.gong_emulator import (
+from gong_emulator import (
     SCOPE_BASIC,
     SCOPE_EXTENSIVE,
     SCOPE_TRANSCRIPT,
@@ -18,6 +17,7 @@ from tests.gong_emulator import (
     make_call,
     seed_calls,
 )
+from tap_gong_calls.selection import CONTENT_FLAGS, INTERACTION_FLAGS
 from tests.tap_runner import ALL_STREAMS, CREDENTIALS, TapRun, config, run_tap
 
 CALLS = seed_calls(230, "2024-01-01T00:00:00Z")

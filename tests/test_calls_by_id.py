@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.gong_emulator import Fault, GongEmulator, make_call, seed_calls
+from gong_emulator import Fault, GongEmulator, make_call, seed_calls
 from tests.tap_runner import CREDENTIALS, config, run_tap, tap_executable
 
 if TYPE_CHECKING:

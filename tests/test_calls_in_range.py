@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from gong_emulator import Fault, GongEmulator, make_call, seed_calls
 from tap_gong_calls.timestamps import parse_utc
-from tests.gong_emulator import Fault, GongEmulator, make_call, seed_calls
 from tests.tap_runner import CREDENTIALS, completed_range_state, config, run_tap, split_usage
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gong_emulator import GongEmulator, make_call
 from tap_gong_calls.tap import config_errors
-from tests.gong_emulator import GongEmulator, make_call
 from tests.tap_runner import CREDENTIALS, run_tap
 
 DATE_RANGE = {"start_date": "2020-01-01T00:00:00Z"}  # years of windows for a dry-run sync

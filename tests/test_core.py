@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
+from gong_emulator import GongEmulator, make_call, seed_calls
 from tap_gong_calls.tap import TapGongCalls
-from tests.gong_emulator import GongEmulator, make_call, seed_calls
 from tests.tap_runner import CREDENTIALS
 
 # get_tap_test_class builds the tap at import time, so the server must already be up; it

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.gong_emulator import GongEmulator, make_call, seed_calls
+from gong_emulator import GongEmulator, make_call, seed_calls
 from tests.tap_runner import (
     ALL_STREAMS,
     CREDENTIALS,

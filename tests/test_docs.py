@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CODE_DIRS = ("tap_gong_calls", "tests", "benchmarks")
+CODE_DIRS = ("tap_gong_calls", "gong_emulator", "tests", "benchmarks")
 DOC_PATH = re.compile(r"\bdocs/[\w./-]+\.md\b")
 EXPLICIT = re.compile(r"\b(docs/[\w./-]+\.md) §(\d+(?:\.\d+)*)")
 SECTION = re.compile(r"§(\d+(?:\.\d+)*)")

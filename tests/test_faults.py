@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from gong_emulator import ABSENT, Fault, GongEmulator, make_call, seed_calls
 from tap_gong_calls.timestamps import parse_utc
-from tests.gong_emulator import ABSENT, Fault, GongEmulator, make_call, seed_calls
 from tests.tap_runner import (
     CREDENTIALS,
     Outcome,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from tests.gong_emulator import (
+from gong_emulator import (
     NO_CALLS_FOUND,
     SEED_ID_BASE,
     Fault,
@@ -200,7 +200,7 @@ def test_status_fault_and_request_log(emu: GongEmulator) -> None:
 
 
 def test_command_line_serves_seeded_calls() -> None:
-    command = [sys.executable, "-m", "tests.gong_emulator", "--port", "0", "--calls", "3"]
+    command = [sys.executable, "-m", "gong_emulator", "--port", "0", "--calls", "3"]
     command += ["--rate-limit", "0", "--no-transcript-scope", "--transcript-bytes", "500"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT) as process:
         try:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from tests.gong_emulator import (
+from gong_emulator import (
     FULL_SELECTOR,
     NO_CALLS_FOUND,
     SCOPE_BASIC,

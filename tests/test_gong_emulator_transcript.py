@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from tests.gong_emulator import NO_CALLS_FOUND, SEED_ID_BASE, GongEmulator, seed_calls
+from gong_emulator import NO_CALLS_FOUND, SEED_ID_BASE, GongEmulator, seed_calls
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

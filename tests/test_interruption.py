@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.gong_emulator import GongEmulator, seed_calls
+from gong_emulator import GongEmulator, seed_calls
 from tests.tap_runner import CREDENTIALS, config, run_tap, start_tap
 
 if TYPE_CHECKING:

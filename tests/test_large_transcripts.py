@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gong_emulator import GongEmulator, seed_calls
+from gong_emulator import GongEmulator, seed_calls
 from tests.tap_runner import CREDENTIALS, config, run_tap
 
 pytestmark = pytest.mark.slow  # 10 MB of transcripts

@@ -1,7 +1,7 @@
 """End to end: `meltano run tap-gong-calls target-postgres` into a real PostgreSQL.
 
-The project (pyproject.toml, README.md, meltano.yml, tap_gong_calls/, schemas/) is copied to a
-temporary directory, where the real `meltano` installs the tap (editable) and
+The project (pyproject.toml, README.md, meltano.yml, tap_gong_calls/ with its schemas) is
+copied to a temporary directory, where the real `meltano` installs the tap (editable) and
 meltanolabs-target-postgres into its own virtualenvs, once per session (conftest's
 `meltano_project`, shared with the other e2e modules). Each test serves Gong
 from a `GongEmulator` in this process, loads into a database of its own, and reads the result
@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from tests.gong_emulator import GongEmulator, make_call, seed_calls
+from gong_emulator import GongEmulator, make_call, seed_calls
 from tests.meltano_helpers import (
     MeltanoProject,
     emulator_options,  # noqa: F401 (a fixture, used by name)

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from tests.gong_emulator import CRM_VALUES, NEW_ENUM_VALUES, GongEmulator, seed_calls
+from gong_emulator import CRM_VALUES, NEW_ENUM_VALUES, GongEmulator, seed_calls
 from tests.meltano_helpers import new_database, tap_env, target_env
 
 if TYPE_CHECKING:

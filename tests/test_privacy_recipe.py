@@ -23,7 +23,7 @@ import pytest
 import yaml
 from psycopg.conninfo import make_conninfo
 
-from tests.gong_emulator import GongEmulator, seed_calls
+from gong_emulator import GongEmulator, seed_calls
 from tests.meltano_helpers import (
     MeltanoProject,
     emulator_options,  # noqa: F401 (a fixture, used by name)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.gong_emulator import Fault, GongEmulator, make_call, seed_calls
+from gong_emulator import Fault, GongEmulator, make_call, seed_calls
 from tests.tap_runner import (
     ALL_STREAMS,
     CREDENTIALS,

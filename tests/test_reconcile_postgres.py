@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from tests.gong_emulator import seed_calls
+from gong_emulator import seed_calls
 from tests.meltano_helpers import (
     emulator_options,  # noqa: F401 (a fixture, used by name)
     tap_env,
@@ -25,7 +25,7 @@ from tests.meltano_helpers import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.gong_emulator import GongEmulator
+    from gong_emulator import GongEmulator
     from tests.meltano_helpers import MeltanoProject
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "tap_gong_calls" / "schemas"
 STREAMS = ("call_participants", "call_details", "call_transcripts")
 KEYS = {
     "calls": ["id"],

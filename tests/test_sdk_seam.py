@@ -17,10 +17,10 @@ from singer_sdk.io_base import SingerWriter
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.tap_base import CliTestOptionValue
 
+from gong_emulator import GongEmulator, seed_calls
 from tap_gong_calls import sdk_seam
 from tap_gong_calls.output import CountingWriter
 from tap_gong_calls.tap import TapGongCalls
-from tests.gong_emulator import GongEmulator, seed_calls
 from tests.tap_runner import ALL_STREAMS, CREDENTIALS, run_tap
 
 if TYPE_CHECKING:

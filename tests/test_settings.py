@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from gong_emulator import GongEmulator, seed_calls
 from tap_gong_calls.settings import api_url_errors, config_errors
-from tests.gong_emulator import GongEmulator, seed_calls
 from tests.tap_runner import CREDENTIALS, config, run_tap
 
 CALLS = seed_calls(5)

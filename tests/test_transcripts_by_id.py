@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.gong_emulator import SCOPE_BASIC, SCOPE_TRANSCRIPT, GongEmulator, seed_calls
+from gong_emulator import SCOPE_BASIC, SCOPE_TRANSCRIPT, GongEmulator, seed_calls
 from tests.tap_runner import CREDENTIALS, config, run_tap
 
 CALLS = seed_calls(120, "2024-01-01T00:00:00Z")

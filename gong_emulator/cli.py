@@ -1,4 +1,4 @@
-"""The command line: serve seeded calls until interrupted (`python -m tests.gong_emulator`)."""
+"""The command line: serve seeded calls until interrupted (`python -m gong_emulator`)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.gong_emulator", description="Serve an emulated Gong calls API."
+        prog="python -m gong_emulator", description="Serve an emulated Gong calls API."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)

@@ -20,7 +20,7 @@ undocumented enum values, nested nulls, CRM values of every JSON type), selector
 routes (endpoints), rate_limit, faults, server (HTTP), emulator (GongEmulator), cli.
 
 Run it for manual or benchmark use, from the repository root:
-``python -m tests.gong_emulator --help``.
+``python -m gong_emulator --help``.
 """
 
 from .cli import main

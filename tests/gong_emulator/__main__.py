@@ -1,7 +1,0 @@
-"""`python -m tests.gong_emulator --help` (run from the repository root)."""
-
-import sys
-
-from .cli import main
-
-sys.exit(main())
