@@ -16,7 +16,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from tap_gong_calls.errors import BadResponseError
+from tap_gong_calls.gong.errors import BadResponseError
 from tap_gong_calls.timestamps import from_iso
 
 if TYPE_CHECKING:

@@ -38,6 +38,44 @@ class RunStats:
     _last_progress: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def set_budget(self, limit: int, used_before: int) -> None:
+        """The daily request budget of the run, and what the last 24 hours used before it."""
+        self.budget, self.budget_used_before = limit, used_before
+
+    def set_requested(self, calls: int) -> None:
+        """The calls a call_ids run was asked for."""
+        self.requested = calls
+
+    def note_rate(self, rate: float) -> None:
+        """The rate the limiter is at now."""
+        self.rate = rate
+
+    def batch_written(
+        self, *, emitted: int, missing: int, tombstoned: int, not_ready: int | None
+    ) -> None:
+        """Count a batch whose records went out."""
+        with self._lock:
+            self.emitted += emitted
+            self.missing += missing
+            self.private_tombstoned += tombstoned
+            if not_ready is not None:
+                self.transcripts_not_ready = (self.transcripts_not_ready or 0) + not_ready
+
+    def closing(
+        self,
+        *,
+        emitted: int,
+        child_records: dict[str, int],
+        pending: tuple[int, int] | None,
+        schema_warnings: int,
+    ) -> None:
+        """What the Summary says of what reached stdout (``pending``: ids waiting, arrived)."""
+        self.emitted = emitted
+        self.child_records = child_records
+        if pending is not None:
+            self.transcripts_pending, self.transcripts_arrived = pending
+        self.schema_warnings = schema_warnings
+
     def request_sent(self) -> None:
         with self._lock:
             self.requests += 1

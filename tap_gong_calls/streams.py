@@ -1,10 +1,15 @@
 """The four streams: ``calls``, and the participants, details and transcripts of those calls.
 
 Streams describe their schema and keys and write the records they are handed. ``calls``
-takes the batches of up to 100 calls that a mode makes (ids_mode.py or date_range.py,
-through the endpoints and the tap's one client) and hands each batch down to the selected
-child streams, so one request serves every stream: singer-sdk would otherwise sync a child
-once per parent record, one request per call.
+takes the batches of up to 100 calls that one run makes (extract/run.py, through the tap's one
+client) and hands each batch down to the selected child streams, so one request serves every
+stream: singer-sdk would otherwise sync a child once per parent record, one request per call.
+
+Tombstones: with ``exclude_private_calls`` a call made private must leave the warehouse, not
+only stop being loaded. So every selected stream writes, for each private call, a record of its
+keys and ``_sdc_deleted_at`` and nothing else; the record contract fills every other top-level
+property with null, which makes an upserting target (target-postgres merges on the key) blank
+the row. Participants are tombstoned party by party, from the parties the listing carried.
 """
 
 from __future__ import annotations
@@ -17,17 +22,12 @@ from typing import TYPE_CHECKING, ClassVar
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_gong_calls.budget import BudgetReachedError
-from tap_gong_calls.budget_run import RunBudget
 from tap_gong_calls.contract import RecordContract
-from tap_gong_calls.endpoints import CallEndpoints
-from tap_gong_calls.ids_mode import id_batches
-from tap_gong_calls.range_run import DateRangeRun
-from tap_gong_calls.reimport import STATE_KEY as REIMPORT_KEY
-from tap_gong_calls.sdk_seam import BatchFedStream, VersionedStream, WindowBookmarkedStream
-from tap_gong_calls.selection import Selection
+from tap_gong_calls.extract.batch import Selection
+from tap_gong_calls.extract.run import ExtractionRun
+from tap_gong_calls.sdk_overrides import BatchFedStream, VersionedStream, WindowBookmarkedStream
+from tap_gong_calls.state import REIMPORT_KEY
 from tap_gong_calls.timestamps import format_utc, utc_now
-from tap_gong_calls.tombstones import call_tombstones, party_tombstones, per_call_tombstones
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -40,9 +40,11 @@ if TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context, Record
 
-    from tap_gong_calls.client import GongClient
-    from tap_gong_calls.endpoints import CallBatch
-    from tap_gong_calls.late_transcripts import PendingTranscripts
+    from tap_gong_calls.extract.batch import CallBatch
+    from tap_gong_calls.gong.client import GongClient
+    from tap_gong_calls.progress import RunStats
+
+DELETED_AT = "_sdc_deleted_at"
 
 
 class ValidatedStream(VersionedStream):
@@ -67,7 +69,7 @@ class ValidatedStream(VersionedStream):
 
     def checked(self, record: Record, source: str) -> Record:
         """The record to emit, every top-level field present; fails on a broken key."""
-        if "_sdc_deleted_at" in record:  # a tombstone (tombstones.py): keys, nothing else
+        if DELETED_AT in record:  # a tombstone: keys, nothing else
             return self.contract.tombstone(record, source)
         return self.contract.check(record, source)
 
@@ -81,14 +83,17 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
     critical_date_times = ("started",)  # windows and the bookmark are computed from it
 
     def __init__(
-        self, tap: Tap, client: GongClient, written: Mapping[str, int] | None = None
+        self,
+        tap: Tap,
+        client: GongClient,
+        stats: RunStats,
+        written: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__(tap)
         self.client = client
-        self.stats = client.stats
-        self.pending: PendingTranscripts | None = None  # date range, with transcripts
+        self.stats = stats
+        self.run: ExtractionRun | None = None  # once get_records began
         self.deleted_at = ""  # the _sdc_deleted_at of this run's tombstones
-        self.budget: RunBudget | None = None  # the run's daily request budget, once it runs
         # Records that reached stdout, per stream (the tap's writer counts them).
         self.written: Mapping[str, int] = {} if written is None else written
         if self.config.get("call_ids") is not None:
@@ -97,76 +102,56 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
-        gong = CallEndpoints(
-            self.client, self._selection(), workspace_id=self.config.get("workspace_id")
-        )
-        call_ids: list[str] | None = self.config.get("call_ids")
         # When a private call's tombstones say it left: when this run found it so.
         self.deleted_at = format_utc(utc_now())
-        self.budget = budget = RunBudget(self.config, self.stream_state, self.client, self.logger)
+        self.run = run = ExtractionRun(
+            self.client,
+            self.config,
+            self.stream_state,
+            self._selection(),
+            streams=[self, *(c for c in self.child_streams if isinstance(c, VersionedStream))],
+            version=self.run_version,
+            stats=self.stats,
+            logger=self.logger,
+        )
         try:
-            if call_ids is None:
-                yield from self._range_records(gong, budget)
-            elif budget.ids_fit(list(call_ids), gong.selection, batched=self._batch_ids):
-                batches = id_batches(gong, list(call_ids), batch_call_ids=self._batch_ids)
-                for number, batch in enumerate(batches, start=1):
-                    yield from self._emit(batch, number)
-                    self.stats.maybe_log_progress(self.logger)
-            else:  # without a bookmark, a part of the ids would be fetched again next run
-                budget.requests.close()
-        except BudgetReachedError:  # a request the reservations did not foresee (a retry)
-            pass
+            for number, batch in enumerate(run.batches(), start=1):
+                yield from self._emit(batch, number)
+                if (entries := run.state_after(batch)) is not None:
+                    self.write_bookmark(entries)
+                self.stats.maybe_log_progress(self.logger)
+            if run.finish():  # the re-import is complete: no later run continues it
+                self.stream_state.pop(REIMPORT_KEY, None)
         finally:
-            # Every run's last STATE carries what it sent (a failed one's too): the next run
-            # counts it.
-            self.write_bookmark(budget.state_entries())
+            # Every run's last STATE carries what it sent (a failed one's too).
+            self.write_bookmark(run.usage_entry())
             self.logger.info(self.summary())
-        budget.calls_done(self.stats.emitted + self.stats.private_tombstoned + self.stats.missing)
-        budget.report_if_stopped(self.stream_state.get("replication_key_value"))
+        done = self.stats.emitted + self.stats.private_tombstoned + self.stats.missing
+        run.report(done, self.stream_state.get("replication_key_value"))
 
     def record_usage(self) -> None:
         """Put the requests sent so far into the state (for the STATE of a run cut short)."""
-        if self.budget is not None:
-            self.stream_state.update(self.budget.state_entries())
-
-    def _range_records(self, gong: CallEndpoints, budget: RunBudget) -> Iterator[Record]:
-        """The date-range run (range_run.py): each batch's records, then its state."""
-        run = DateRangeRun(
-            gong,
-            budget,
-            config=self.config,
-            stream_state=self.stream_state,
-            streams=[self, *(c for c in self.child_streams if isinstance(c, VersionedStream))],
-            version=self.run_version,
-            logger=self.logger,
-        )
-        self.pending = run.pending if gong.selection.transcripts else None
-        for number, batch in enumerate(run.batches(), start=1):
-            yield from self._emit(batch, number)
-            if (entries := run.state_after(batch)) is not None:
-                self.write_bookmark(entries)
-            self.stats.maybe_log_progress(self.logger)
-        if run.finish():  # the re-import is complete: no later run continues it
-            self.stream_state.pop(REIMPORT_KEY, None)
-            self.write_bookmark(budget.state_entries())
+        if self.run is not None:
+            self.stream_state.update(self.run.usage_entry())
 
     def summary(self) -> str:
         """The run's closing line: the records written to stdout, and what they cost."""
         # Tombstones are counted apart ("private: N tombstoned").
         tombstones = self.stats.private_tombstoned if self.selected else 0
-        self.stats.emitted = self.written.get(self.name, 0) - tombstones
-        self.stats.child_records = {
-            child.name: self.written.get(child.name, 0)
-            for child in self.child_streams
-            if isinstance(child, CallChildStream) and child.selected
-        }
-        if self.pending is not None:
-            self.stats.transcripts_pending = len(self.pending)
-            self.stats.transcripts_arrived = self.pending.arrived
-        self.stats.schema_warnings = sum(
-            stream.contract.warnings
-            for stream in (self, *self.child_streams)
-            if isinstance(stream, ValidatedStream)
+        pending = self.run.pending if self.run is not None else None
+        self.stats.closing(
+            emitted=self.written.get(self.name, 0) - tombstones,
+            child_records={
+                child.name: self.written.get(child.name, 0)
+                for child in self.child_streams
+                if isinstance(child, CallChildStream) and child.selected
+            },
+            pending=None if pending is None else (len(pending), pending.arrived),
+            schema_warnings=sum(
+                stream.contract.warnings
+                for stream in (self, *self.child_streams)
+                if isinstance(stream, ValidatedStream)
+            ),
         )
         return self.stats.summary()
 
@@ -181,14 +166,17 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         """The batch's calls, then its records of every selected child stream."""
         for call_id in batch.missing:
             self.logger.warning("Call %s was not found in Gong: skipped", call_id)
-        self.stats.missing += len(batch.missing)
         for item in batch.calls:
             call = item["metaData"]
             yield self.checked(call, f"a call (id {call.get('id')!r})")
-            self.stats.emitted += 1
-        for tombstone in call_tombstones(batch.private, self.deleted_at):
+        for tombstone in self.tombstones_of(batch, self.deleted_at):
             yield self.checked(tombstone, f"the tombstone of private call {tombstone['id']!r}")
-            self.stats.private_tombstoned += 1
+        self.stats.batch_written(
+            emitted=len(batch.calls),
+            missing=len(batch.missing),
+            tombstoned=len(batch.private),
+            not_ready=batch.not_ready if batch.transcripts_asked else None,
+        )
         for child in self.child_streams:
             if (
                 isinstance(child, CallChildStream)
@@ -196,10 +184,10 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
                 and child.take(batch, self.deleted_at)
             ):
                 child.sync_batch(number)
-        if batch.transcripts_asked:
-            self.stats.transcripts_not_ready = (
-                self.stats.transcripts_not_ready or 0
-            ) + batch.not_ready
+
+    def tombstones_of(self, batch: CallBatch, deleted_at: str) -> list[Record]:
+        """The ``calls`` tombstones of the batch's private calls."""
+        return [{"id": item["metaData"]["id"], DELETED_AT: deleted_at} for item in batch.private]
 
     def _selection(self) -> Selection:
         children = {child.name: child.selected for child in self.child_streams}
@@ -234,8 +222,10 @@ class CallChildStream(ValidatedStream, BatchFedStream):
         return len(self._records)
 
     def tombstones_of(self, batch: CallBatch, deleted_at: str) -> list[Record]:
-        """This stream's tombstones of the batch's private calls (tombstones.py)."""
-        return per_call_tombstones(batch.private, deleted_at)
+        """This stream's tombstones of the batch's private calls: keyed on ``callId`` alone."""
+        return [
+            {"callId": item["metaData"]["id"], DELETED_AT: deleted_at} for item in batch.private
+        ]
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
@@ -264,7 +254,13 @@ class CallParticipantsStream(CallChildStream):
 
     @override
     def tombstones_of(self, batch: CallBatch, deleted_at: str) -> list[Record]:
-        return party_tombstones(batch.private, deleted_at)
+        # One per party of each private call: the keys only.
+        return [
+            {"callId": item["metaData"]["id"], "id": party.get("id"), DELETED_AT: deleted_at}
+            for item in batch.private
+            for party in item.get("parties") or ()
+            if isinstance(party, dict)
+        ]
 
 
 class CallDetailsStream(CallChildStream):

@@ -9,23 +9,23 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
-from tap_gong_calls.bookmark import STREAM, check_state, read_bookmark
-from tap_gong_calls.budget import read_usage
-from tap_gong_calls.client import GongClient
-from tap_gong_calls.sdk_seam import GongTapBase
+from tap_gong_calls.extract.run import check_calls_state
+from tap_gong_calls.gong.client import GongClient
+from tap_gong_calls.progress import RunStats
+from tap_gong_calls.sdk_overrides import GongTapBase
 from tap_gong_calls.settings import (
     CONFIG_SCHEMA,
     config_errors,
     connection_errors,
     unknown_settings,
 )
+from tap_gong_calls.state import STREAM, check_state
 from tap_gong_calls.streams import (
     CallDetailsStream,
     CallParticipantsStream,
     CallsStream,
     CallTranscriptsStream,
 )
-from tap_gong_calls.timestamps import utc_now
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -46,7 +46,7 @@ class TapGongCalls(GongTapBase):
         TapCapabilities.CATALOG,
         TapCapabilities.STATE,
         TapCapabilities.DISCOVER,
-        TapCapabilities.ACTIVATE_VERSION,  # a full re-import's (reimport.py)
+        TapCapabilities.ACTIVATE_VERSION,  # a full re-import's (extract/reimport.py)
         PluginCapabilities.ABOUT,
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.FLATTENING,
@@ -56,14 +56,19 @@ class TapGongCalls(GongTapBase):
     config_jsonschema = CONFIG_SCHEMA
 
     @cached_property
+    def stats(self) -> RunStats:
+        """This run's counters: progress, the Summary."""
+        return RunStats(rate=float(self.config.get("requests_per_second") or 0) or None)
+
+    @cached_property
     def client(self) -> GongClient:
         """The run's one HTTP client: every request of every stream goes through it."""
-        return GongClient(self.config, self.logger)
+        return GongClient(self.config, self.logger, self.stats)
 
     @override
     def discover_streams(self) -> list[Stream]:
         return [
-            CallsStream(self, self.client, written=self.records_written),
+            CallsStream(self, self.client, self.stats, written=self.records_written),
             CallParticipantsStream(self),
             CallDetailsStream(self),
             CallTranscriptsStream(self),
@@ -88,10 +93,7 @@ class TapGongCalls(GongTapBase):
         # A state the tap cannot read must stop the run here, before any request: taken for
         # "no state", it would re-read everything; taken as is, it could skip calls.
         check_state(state)
-        stream_state = state.get("bookmarks", {}).get(STREAM, {})
-        if self.config.get("call_ids") is None:
-            read_bookmark(stream_state, now=utc_now())
-        read_usage(stream_state)  # the requests of earlier runs, in both modes
+        check_calls_state(state.get("bookmarks", {}).get(STREAM, {}), self.config)
         super().load_state(state)
 
     @override

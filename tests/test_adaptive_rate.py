@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from tap_gong_calls.adaptive_rate import AdaptiveRate
-from tap_gong_calls.rate_limiter import RateLimiter
+from tap_gong_calls.gong.limits import AdaptiveRate, RateLimiter
 from tests.test_rate_limiter import FakeClock
 
 

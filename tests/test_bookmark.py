@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from gong_emulator import DEFAULT_WORKSPACE_ID, make_call, seed_calls
-from tap_gong_calls.bookmark import StateError, check_state, read_bookmark
+from tap_gong_calls.state import StateError, check_state, read_bookmark
 from tap_gong_calls.timestamps import format_utc, parse_utc
 from tests.tap_runner import config, run_tap
 

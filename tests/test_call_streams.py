@@ -17,7 +17,7 @@ from gong_emulator import (
     make_call,
     seed_calls,
 )
-from tap_gong_calls.selection import CONTENT_FLAGS, INTERACTION_FLAGS
+from tap_gong_calls.gong.api import CONTENT_FLAGS, INTERACTION_FLAGS
 from tests.tap_runner import ALL_STREAMS, CREDENTIALS, TapRun, config, run_tap
 
 CALLS = seed_calls(230, "2024-01-01T00:00:00Z")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from gong_emulator import CRM_VALUES, NEW_ENUM_VALUES, GongEmulator, make_call, seed_calls
 from tap_gong_calls.contract import RecordContract
-from tap_gong_calls.errors import BadResponseError
+from tap_gong_calls.gong.errors import BadResponseError
 from tests.tap_runner import ALL_STREAMS, CREDENTIALS, TapRun, run_tap
 from tests.test_schemas import KEYS, example_records, schema_of
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tap_gong_calls.rate_limiter import RateLimiter
+from tap_gong_calls.gong.limits import RateLimiter
 
 
 class FakeClock:

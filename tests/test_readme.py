@@ -27,10 +27,12 @@ def test_readme_carries_the_about_settings_table() -> None:
 
 
 def test_the_numbers_the_readme_quotes_are_the_codes() -> None:
-    from tap_gong_calls import date_range, transcripts
-    from tap_gong_calls.client import GongClient
-    from tap_gong_calls.endpoints import BATCH_SIZE
-    from tap_gong_calls.retries import RetryPolicy
+    from tap_gong_calls.extract import transcript_sizing as transcripts
+    from tap_gong_calls.extract import windows as date_range
+    from tap_gong_calls.gong.api import BATCH_SIZE
+    from tap_gong_calls.gong.client import GongClient
+    from tap_gong_calls.gong.retries import RetryPolicy
+    from tap_gong_calls.progress import RunStats
 
     readme = " ".join(README.read_text().split())  # line breaks as spaces
     quoted = {
@@ -47,7 +49,7 @@ def test_the_numbers_the_readme_quotes_are_the_codes() -> None:
     }
     assert [q for q in quoted if q not in readme] == []
     # Windows in flight: twice requests_per_second, half the client's requests in flight.
-    client = GongClient({"requests_per_second": 3}, logging.getLogger("test"))
+    client = GongClient({"requests_per_second": 3}, logging.getLogger("test"), RunStats())
     assert client.max_in_flight // 2 == 2 * 3
     assert "2 \u00d7 `requests_per_second`" in readme
 

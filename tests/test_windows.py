@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
+from tap_gong_calls.extract.windows import WindowPlanner
 from tap_gong_calls.timestamps import UTC, format_utc, parse_utc
-from tap_gong_calls.windows import WindowPlanner
 
 
 @pytest.mark.parametrize(

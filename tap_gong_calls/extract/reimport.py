@@ -18,9 +18,9 @@ began.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from tap_gong_calls.bookmark import FIX_STATE, StateError
+from tap_gong_calls.state import FIX_STATE, REIMPORT_KEY, StateError
 from tap_gong_calls.timestamps import format_utc, parse_utc
 
 if TYPE_CHECKING:
@@ -29,9 +29,22 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any
 
-    from tap_gong_calls.sdk_seam import VersionedStream
+STATE_KEY = REIMPORT_KEY  # in bookmarks.calls while a re-import is not complete
 
-STATE_KEY = "reimport_version"  # in bookmarks.calls while a re-import is not complete
+
+class VersionedStream(Protocol):
+    """A stream whose records carry a table version of the tap's choosing (the streams'
+    VersionedStream in sdk_overrides.py)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def selected(self) -> bool: ...
+
+    def use_version(self, version: int) -> None: ...
+
+    def activate_version(self) -> None: ...
 
 
 def version_in_progress(stream_state: Mapping[str, Any]) -> int | None:

@@ -1,8 +1,8 @@
-"""One window of the date-range mode: its calls, fetched a page at a time, and the planner
-that sizes the next window from how many calls the last ones held.
+"""One window of the date-range mode: its calls, fetched a page at a time; the planner that
+sizes the next window from how many calls the last ones held; and how large windows are.
 
 Windows end on whole seconds: Gong reads its filters to the second. How a range is cut into
-windows, fetched side by side and cut again when too dense is date_range.py's.
+windows, fetched side by side and cut again when too dense is splitting.py's.
 """
 
 from __future__ import annotations
@@ -12,31 +12,36 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tap_gong_calls.endpoints import BATCH_SIZE, EXTENSIVE, LISTING, TRANSCRIPT, CallBatch, call_id
+from tap_gong_calls.extract.batch import CallBatch, Window
+from tap_gong_calls.gong.api import BATCH_SIZE, EXTENSIVE, LISTING, TRANSCRIPT, call_id
 from tap_gong_calls.timestamps import parse_utc
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
 
-    from tap_gong_calls.endpoints import CallEndpoints, Item
+    from tap_gong_calls.extract.batch import Item, Selection, Span
+    from tap_gong_calls.gong.calls import CallsApi
 
-
-@dataclass
-class Window:
-    """The batches of one date window, and what its first page said of it."""
-
-    start: datetime.datetime
-    end: datetime.datetime
-    total: int = 0  # totalRecords of the first page: every call of the window
-    complete: bool = True
-    # A list, or (read_through) a generator that requests each page as it is consumed.
-    batches: Iterable[CallBatch] = field(default_factory=list)
-    # Of a window not complete: the first and last start of a full first page's calls.
-    first_page_span: tuple[datetime.datetime, datetime.datetime] | None = None
+# Calls per window: a few pages, so that windows fetched side by side keep requests
+# overlapping while few pages go out part-empty (a window's last page usually is). With
+# content asked for, calls are heavier to hold, so windows are smaller.
+TARGET_CALLS = 500
+TARGET_CALLS_WITH_CONTENT = 200
+# A window found far denser than planned is cut into windows of three pages: its density is
+# known by then, and its pieces are fetched side by side.
+TARGET_CALLS_WHEN_SPLIT = 300
+# Splits of splits: past this many levels a window is read to its end rather than cut again,
+# which bounds the thread pools (one per level) whatever the calls' distribution.
+MAX_SPLIT_DEPTH = 6
+# Windows with content (parties, trackers, outlines…) hold a few hundred calls each.
+MAX_WINDOWS_WITH_CONTENT_IN_FLIGHT = 3
+# Transcripts run to 100 KB of JSON a call: few batches in flight keep memory flat.
+MAX_TRANSCRIPT_BATCHES_IN_FLIGHT = 4
 
 
 def fetch_window(
-    gong: CallEndpoints,
+    api: CallsApi,
+    selection: Selection,
     start: datetime.datetime,
     end: datetime.datetime,
     *,
@@ -49,7 +54,7 @@ def fetch_window(
     """
     found = Window(start, end)
     batches: list[CallBatch] = []
-    for number, (batch, items, total, more) in enumerate(_page_batches(gong, start, end)):
+    for number, (batch, items, total, more) in enumerate(_page_batches(api, selection, start, end)):
         if number == 0:
             found.total = total
             if more and total > max_pages * BATCH_SIZE:
@@ -61,34 +66,36 @@ def fetch_window(
     return found
 
 
-def read_through(gong: CallEndpoints, start: datetime.datetime, end: datetime.datetime) -> Window:
+def read_through(
+    api: CallsApi, selection: Selection, start: datetime.datetime, end: datetime.datetime
+) -> Window:
     """``[start, end)`` paged to its end, lazily: each page is requested as it is emitted.
 
     For a window that cannot be split: its cursor chain is sequential anyway, and holding one
     page at a time keeps memory flat however many calls it holds.
     """
-    pages = _page_batches(gong, start, end)
+    pages = _page_batches(api, selection, start, end)
     return Window(start, end, batches=(batch for batch, _, _, _ in pages))
 
 
 def _page_batches(
-    gong: CallEndpoints, start: datetime.datetime, end: datetime.datetime
+    api: CallsApi, selection: Selection, start: datetime.datetime, end: datetime.datetime
 ) -> Iterator[tuple[CallBatch, list[Item], int, bool]]:
     """Each page of ``[start, end)`` as a batch, with its items, totalRecords and more-to-come."""
-    filters = gong.range_filter(start, end)
-    selection = gong.selection
+    filters = api.range_filter(start, end)
     if not selection.needs_metadata:  # transcripts alone list themselves
         endpoint = TRANSCRIPT
     else:
         endpoint = EXTENSIVE if selection.needs_blocks else LISTING
     seen: set[str] = set()  # a call can move between pages while Gong pages; once is enough
-    for items, total, more in gong.pages(endpoint, filters):
+    for page in api.pages(endpoint, filters):
+        items, total, more = page.items, page.total, page.more
         if endpoint == TRANSCRIPT:
             yield CallBatch(transcripts=tuple(items), transcripts_asked=True), items, total, more
             continue
         fresh = [item for item in items if call_id(item, endpoint) not in seen]
         seen.update(call_id(item, endpoint) for item in fresh)
-        yield gong.batch(fresh), items, total, more
+        yield selection.batch(fresh), items, total, more
 
 
 def emitted(window: Window) -> Iterator[CallBatch]:
@@ -135,7 +142,7 @@ class WindowPlanner:
     def __iter__(self) -> WindowPlanner:
         return self
 
-    def __next__(self) -> tuple[datetime.datetime, datetime.datetime]:
+    def __next__(self) -> Span:
         with self._lock:
             if self.start >= self.end:
                 raise StopIteration

@@ -10,35 +10,57 @@ stream or four are selected: one ``POST /v2/calls/extensive`` per 100 ids for ``
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from singer_sdk.exceptions import FatalAPIError
 
 from tap_gong_calls.concurrency import map_in_order
-from tap_gong_calls.endpoints import (
-    BATCH_SIZE,
-    BY_ID,
-    EXTENSIVE,
-    CallBatch,
-    ExtensiveRefusedError,
-    call_id,
-    chunks,
+from tap_gong_calls.extract.batch import CallBatch, chunks
+from tap_gong_calls.extract.transcript_sizing import (
+    FIRST_IDS,
+    TranscriptSizer,
+    regrouped,
+    sized_chunks,
 )
-from tap_gong_calls.selection import EXTENSIVE_SCOPE
-from tap_gong_calls.transcripts import TranscriptBudget, regrouped, sized_chunks
+from tap_gong_calls.gong.api import BATCH_SIZE, BY_ID, EXTENSIVE, EXTENSIVE_SCOPE, call_id
+from tap_gong_calls.gong.calls import ExtensiveRefusedError
 
 if TYPE_CHECKING:
+    import logging
     from collections.abc import Iterator
 
-    from tap_gong_calls.endpoints import CallEndpoints, Item
+    from tap_gong_calls.extract.batch import Item, Selection
+    from tap_gong_calls.gong.api import Endpoint
+    from tap_gong_calls.gong.calls import CallsApi
 
 # The calls of a batch wait for its transcripts: few batches ahead keep memory flat.
 MAX_BATCHES_IN_FLIGHT = 4
 
 
+def request_cost(call_ids: list[str], selection: Selection, *, batch_call_ids: bool) -> int:
+    """The requests a call_ids run sends, known before it starts (it fits whole or not at all:
+    without a bookmark, a part of the ids would be fetched again next run)."""
+    count = len(dict.fromkeys(call_ids))
+    needed = 0
+    if selection.needs_metadata:
+        batched = batch_call_ids or selection.needs_blocks
+        needed += math.ceil(count / BATCH_SIZE) if batched else count
+    if selection.transcripts and count:
+        # A first request of a few ids, then 100 a request.
+        needed += 1 + math.ceil(max(0, count - FIRST_IDS) / BATCH_SIZE)
+    return needed
+
+
 def id_batches(
-    gong: CallEndpoints, call_ids: list[str], *, batch_call_ids: bool
+    api: CallsApi,
+    selection: Selection,
+    call_ids: list[str],
+    *,
+    batch_call_ids: bool,
+    in_flight: int,
+    logger: logging.Logger,
 ) -> Iterator[CallBatch]:
     """Batches of the configured ids, in their order, duplicates fetched once.
 
@@ -46,22 +68,22 @@ def id_batches(
     """
     unique = list(dict.fromkeys(call_ids))
     if len(unique) < len(call_ids):
-        gong.logger.info("Ignoring %d duplicate call_ids", len(call_ids) - len(unique))
-    gong.stats.requested = len(unique)
-    batched = batch_call_ids or gong.selection.needs_blocks
-    gong.logger.info(
+        logger.info("Ignoring %d duplicate call_ids", len(call_ids) - len(unique))
+    batched = batch_call_ids or selection.needs_blocks
+    logger.info(
         "Mode: call_ids, %d calls, %s",
         len(unique),
         "batched by 100" if batched else "one GET /v2/calls/{id} each",
     )
     missing = 0
-    for batch in IdsMode(gong).batches(unique, batched=batched):
+    mode = IdsMode(api, selection, in_flight=in_flight, logger=logger)
+    for batch in mode.batches(unique, batched=batched):
         missing += len(batch.missing)
         yield batch
     if missing == len(unique):
         raise FatalAPIError(
             f"None of the {len(unique)} call_ids was found in Gong. Check api_url "
-            f"({gong.client.url_base}) and that the credentials belong to the company and "
+            f"({api.client.url_base}) and that the credentials belong to the company and "
             f"workspace these calls were recorded in."
         )
 
@@ -69,11 +91,13 @@ def id_batches(
 class IdsMode:
     """The batches of configured ids, through the endpoints, for one selection of streams."""
 
-    def __init__(self, gong: CallEndpoints) -> None:
-        self.gong = gong
-        self.selection = gong.selection
-        self.client = gong.client
-        self.logger = gong.logger
+    def __init__(
+        self, api: CallsApi, selection: Selection, *, in_flight: int, logger: logging.Logger
+    ) -> None:
+        self.api = api
+        self.selection = selection
+        self.in_flight = in_flight
+        self.logger = logger
         self._extensive_refused = False  # set once POST /v2/calls/extensive was refused
 
     def batches(self, call_ids: list[str], *, batched: bool) -> Iterator[CallBatch]:
@@ -97,7 +121,7 @@ class IdsMode:
         id_chunks = list(chunks(call_ids))
         # The first request goes alone: it tells whether the key may use the endpoint at all.
         first = self._extensive_by_id(id_chunks[0])
-        in_flight = self.client.max_in_flight
+        in_flight = self.in_flight
         if self.selection.transcripts:  # the calls wait for their transcripts: few ahead
             in_flight = min(in_flight, MAX_BATCHES_IN_FLIGHT)
         rest = map_in_order(self._extensive_by_id, id_chunks[1:], max_in_flight=in_flight)
@@ -111,33 +135,37 @@ class IdsMode:
                     f"Gong refused {EXTENSIVE} (HTTP {exc.status}) after accepting it earlier "
                     f"in this run: check that the credentials were not revoked meanwhile."
                 ) from None
-            yield self.gong.batch(
+            yield self.selection.batch(
                 (found[c] for c in chunk if c in found),
                 missing=[c for c in chunk if c not in found],
             )
 
-    def _with_transcripts(self, batches: Iterator[CallBatch], endpoint: str) -> Iterator[CallBatch]:
+    def _with_transcripts(
+        self, batches: Iterator[CallBatch], endpoint: Endpoint
+    ) -> Iterator[CallBatch]:
         """``batches``, regrouped and with their transcripts when those are selected."""
         if not self.selection.transcripts:
             yield from batches
             return
-        budget = TranscriptBudget(self.client.max_in_flight)
-        yield from budget.fetched(
-            regrouped(batches, budget.ids_per_request),
-            lambda batch: self.gong.with_transcripts(batch, endpoint),
+        sizer = TranscriptSizer(self.in_flight)
+        yield from sizer.fetched(
+            regrouped(batches, sizer.ids_per_request),
+            lambda batch: self.selection.with_transcripts(self.api, batch, endpoint),
         )
 
     def _transcripts_by_id(self, call_ids: list[str]) -> Iterator[CallBatch]:
         """Transcripts alone. The ids left without one are then looked up, 100 a request, to
         tell calls Gong does not know (missing) from transcripts not ready yet: no request
         more when every id has its transcript."""
-        budget = TranscriptBudget(self.client.max_in_flight)
+        sizer = TranscriptSizer(self.in_flight)
 
         def fetch(chunk: list[str]) -> CallBatch:
-            return self.gong.with_transcripts_of(CallBatch(), chunk, *self.gong.transcripts(chunk))
+            return self.selection.with_transcripts_of(
+                CallBatch(), chunk, *self.api.transcripts(chunk)
+            )
 
         unsure: list[str] = []
-        for batch in budget.fetched(sized_chunks(call_ids, budget.ids_per_request), fetch):
+        for batch in sizer.fetched(sized_chunks(call_ids, sizer.ids_per_request), fetch):
             unsure.extend(batch.no_transcript)
             told = replace(batch, not_ready=0)  # counted once told apart
             while len(unsure) >= BATCH_SIZE:
@@ -161,7 +189,7 @@ class IdsMode:
         if not self._extensive_refused:
             try:
                 known = {
-                    call_id(i, EXTENSIVE) for i in self.gong.items(EXTENSIVE, {"callIds": call_ids})
+                    call_id(i, EXTENSIVE) for i in self.api.items(EXTENSIVE, {"callIds": call_ids})
                 }
             except ExtensiveRefusedError as exc:
                 self._extensive_refused = True
@@ -174,11 +202,11 @@ class IdsMode:
                 )
             else:
                 return [c for c in call_ids if c not in known]
-        found = map_in_order(self.gong.get_call, call_ids, max_in_flight=self.client.max_in_flight)
+        found = map_in_order(self.api.get_call, call_ids, max_in_flight=self.in_flight)
         return [c for c, call in zip(call_ids, found, strict=True) if call is None]
 
     def _extensive_by_id(self, chunk: list[str]) -> dict[str, Item]:
-        items = self.gong.items(EXTENSIVE, {"callIds": chunk})
+        items = self.api.items(EXTENSIVE, {"callIds": chunk})
         return {call_id(item, EXTENSIVE): item for item in items}
 
     def _fall_back_to_one_by_one(
@@ -186,7 +214,7 @@ class IdsMode:
     ) -> Iterator[CallBatch]:
         # Probe with the per-id endpoint: if it is refused too, the credentials are wrong, and
         # its error says so.
-        first = self.gong.get_call(call_ids[0])
+        first = self.api.get_call(call_ids[0])
         self.logger.warning(
             "POST /v2/calls/extensive was refused (HTTP %d) while GET /v2/calls/{id} works: the "
             "key lacks the %s scope. Falling back to one request per call id; grant that scope "
@@ -201,14 +229,14 @@ class IdsMode:
     ) -> Iterator[CallBatch]:
         # The first request goes alone, so bad credentials cost one request, not a volley.
         if first is None:
-            first = self.gong.get_call(call_ids[0])
+            first = self.api.get_call(call_ids[0])
         rest = call_ids[1:]
-        found = map_in_order(self.gong.get_call, rest, max_in_flight=self.client.max_in_flight)
+        found = map_in_order(self.api.get_call, rest, max_in_flight=self.in_flight)
         pairs = zip(call_ids, itertools.chain([first], found), strict=True)
         # Child streams are served a batch at a time; calls alone go out as they arrive.
         size = BATCH_SIZE if self.selection.has_children else 1
         batches = (
-            self.gong.batch(
+            self.selection.batch(
                 ({"metaData": call} for _, call in chunk if call),
                 missing=[c for c, call in chunk if call is None],
             )

@@ -14,26 +14,27 @@ import threading
 from typing import TYPE_CHECKING, TypeVar
 
 from tap_gong_calls.concurrency import map_in_order
-from tap_gong_calls.endpoints import BATCH_SIZE, CallBatch
+from tap_gong_calls.extract.batch import CallBatch
+from tap_gong_calls.gong.api import BATCH_SIZE
 
 if TYPE_CHECKING:
     import datetime
     from collections.abc import Callable, Iterable, Iterator
 
-    from tap_gong_calls.endpoints import Item
+    from tap_gong_calls.extract.batch import Item
 
 WorkT = TypeVar("WorkT")
 # Ids of the first transcript request: 20 transcripts of 1 MB parse to ~90 MB of objects,
 # what the requests in flight may hold later; a quiet hourly run needs no second request.
 FIRST_IDS = 20
 # Transcript JSON one request may bring (100 ids up to ~120 KB a transcript), and all the
-# requests in flight together: 4 of 100 ordinary (~50 KB) transcripts, as before this budget.
+# requests in flight together: 4 of 100 ordinary (~50 KB) transcripts.
 BYTES_PER_REQUEST = 12_000_000
 BYTES_IN_FLIGHT = 24_000_000
 MAX_IN_FLIGHT = 4
 
 
-class TranscriptBudget:
+class TranscriptSizer:
     """How many ids to ask per transcript request, and how many requests to keep in flight."""
 
     def __init__(self, max_in_flight: int) -> None:
@@ -57,6 +58,11 @@ class TranscriptBudget:
             return FIRST_IDS
         return max(1, min(BATCH_SIZE, int(BYTES_PER_REQUEST // per)))
 
+    def planned_ids(self) -> int:
+        """Ids a transcript request is planned to carry: 100 until sizes are known (what the
+        request budget reserves), then ``ids_per_request``."""
+        return self.ids_per_request() if self.bytes_per_transcript else BATCH_SIZE
+
     def in_flight(self) -> int:
         per = self.bytes_per_transcript
         if per is None:
@@ -78,7 +84,7 @@ class TranscriptBudget:
         self, work: Iterator[WorkT], fetch: Callable[[WorkT], CallBatch]
     ) -> Iterator[CallBatch]:
         """``fetch(item)`` for each item of ``work``, in order: the first alone (its size sets
-        the budget), then as many at once as the budget allows."""
+        the sizes), then as many at once as the sizes allow."""
 
         def measured(item: WorkT) -> CallBatch:
             done = fetch(item)

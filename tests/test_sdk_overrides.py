@@ -1,4 +1,4 @@
-"""The singer-sdk internals tap_gong_calls/sdk_seam.py relies on, pinned by name and signature.
+"""The singer-sdk internals tap_gong_calls/sdk_overrides.py relies on, pinned by name and signature.
 
 An upgrade of singer-sdk that renames, removes or reshapes one of them fails here, naming it,
 rather than somewhere in a run.
@@ -18,8 +18,8 @@ from singer_sdk.singerlib import RecordMessage
 from singer_sdk.tap_base import CliTestOptionValue
 
 from gong_emulator import GongEmulator, seed_calls
-from tap_gong_calls import sdk_seam
-from tap_gong_calls.output import CountingWriter
+from tap_gong_calls import sdk_overrides
+from tap_gong_calls.sdk_overrides import CountingWriter
 from tap_gong_calls.tap import TapGongCalls
 from tests.tap_runner import ALL_STREAMS, CREDENTIALS, run_tap
 
@@ -76,7 +76,7 @@ def test_the_tap_writes_state_through_its_state_writer() -> None:
 
 
 def test_the_per_batch_lines_are_what_the_seam_quiets() -> None:
-    # sdk_seam._per_batch_lines drops these, by their text and by the METRIC point's context.
+    # sdk_overrides._per_batch_lines drops these, by their text and by the METRIC point's context.
     assert "Beginning sync of" in inspect.getsource(Stream.sync)
     assert inspect.getsource(metrics.log).count('"METRIC: %s", point') == 1
     assert "context" in inspect.getsource(Stream._sync_records)
@@ -129,7 +129,7 @@ def test_a_signal_during_a_write_waits_for_the_line_to_end(
 def test_every_private_sdk_name_the_tap_uses_is_in_the_seam() -> None:
     from pathlib import Path
 
-    package = Path(sdk_seam.__file__).parent
+    package = Path(sdk_overrides.__file__).parent
     private = (
         "_validate_config",
         "_handle_termination",
@@ -147,8 +147,8 @@ def test_every_private_sdk_name_the_tap_uses_is_in_the_seam() -> None:
     )
     offenders = [
         f"{path.name}: {name}"
-        for path in package.glob("*.py")
-        if path.name != "sdk_seam.py"
+        for path in package.rglob("*.py")
+        if path.name != "sdk_overrides.py"
         for name in private
         if name in path.read_text()
     ]

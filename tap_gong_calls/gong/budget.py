@@ -12,7 +12,11 @@ the state to at most 26 short entries.
 Inside a run, ``RequestBudget`` is the hard limit every request passes (the client calls
 ``spend`` before sending), with reservations: work that must not be cut short once started (a
 window's pages and its transcripts) reserves what it may cost before it starts, so that a run
-that reaches the budget has emitted every record of the requests it made (budget_plan.py).
+that reaches the budget has emitted every record of the requests it made (the range's
+windows: extract/admission.py; a call_ids run fits whole or sends nothing: ``fits``).
+
+The plan line and the line that says why a run stopped at the budget are written here too,
+so that every word a user reads about the budget comes from one module.
 """
 
 from __future__ import annotations
@@ -22,13 +26,12 @@ import math
 import threading
 from typing import TYPE_CHECKING, Any
 
-from tap_gong_calls.bookmark import StateError
+from tap_gong_calls.state import USAGE_KEY, StateError
 from tap_gong_calls.timestamps import format_utc, parse_utc, utc_now
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-USAGE_KEY = "requests"  # in bookmarks.calls, beside the bookmark
 HOUR = datetime.timedelta(hours=1)
 DAY = datetime.timedelta(hours=24)
 FIX_USAGE = (
@@ -109,6 +112,7 @@ class RequestBudget:
     """
 
     def __init__(self, limit: int | None, used_before: Usage | None = None) -> None:
+        """``limit``: daily_request_budget (None: no limit); ``used_before``: earlier runs'."""
         self.limit = limit
         self.usage: Usage = dict(used_before or {})
         now = utc_now()
@@ -176,3 +180,60 @@ class RequestBudget:
         with self._lock:
             usage = dict(self.usage)
         return when_available(usage, self.limit or 0, needed, utc_now())
+
+    def fits(self, needed: int) -> bool:
+        """Whether work of ``needed`` requests fits whole; if not, nothing more starts."""
+        if needed <= self.allowance:
+            return True
+        self.close()
+        return False
+
+    def stopped(self) -> bool:
+        """Whether the budget stopped this run, or kept it from starting."""
+        return self.closed or self.allowance <= 0
+
+    def plan_line(self, calls: int, needed: int, per_page: int, rate: float) -> str:
+        """The plan of a range run of ``calls`` calls, ``needed`` requests."""
+        allowance = int(self.allowance)
+        if needed <= allowance:
+            verdict = "this run covers them"
+        else:
+            days = math.ceil((needed - allowance) / max(1, self.limit or 1))
+            verdict = (
+                f"this run stops at the budget, then about {days} more day(s) of budget finish "
+                f"them (each run resumes from the last STATE)"
+            )
+        return (
+            f"Plan: about {calls:,} calls in the range, about {needed:,} requests ({per_page} "
+            f"per 100 calls), {_duration(needed / rate)} at {rate:g} requests/s; daily request "
+            f"budget {self.limit or 0:,}, {allowance - self.sent:,} left now: {verdict}."
+        )
+
+    def stop_line(self, calls_left: int | None, needed: int | None, resume_from: str | None) -> str:
+        """Why the run stopped: what the last 24 hours used, what is left, when it returns."""
+        limit = self.limit or 0
+        used, sent = self.used_in_window(), self.sent
+        remaining = (
+            "calls left: unknown" if calls_left is None else f"about {calls_left:,} calls left"
+        )
+        wanted = min(needed if needed is not None else limit, limit)
+        back = format_utc(self.returns_at(max(wanted, 1)))
+        resume = f"; the next run resumes from {resume_from}" if resume_from else ""
+        what = "them" if wanted == needed else f"{wanted:,} requests"
+        return (
+            f"Daily request budget reached: {used:,} of {limit:,} requests used in the last 24 "
+            f"hours ({sent:,} by this run), {remaining}; budget for {what} returns at {back}"
+            f"{resume}."
+        )
+
+    def state_entry(self) -> dict[str, Any]:
+        """The budget's entry in the state: earlier runs' usage and this run's, by hour."""
+        return {USAGE_KEY: self.state_entries()}
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

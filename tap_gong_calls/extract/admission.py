@@ -1,4 +1,4 @@
-"""Spending the daily request budget where it counts: only on work that can be finished.
+"""Window admission: spending the daily request budget only on work that can be finished.
 
 A date-range run stops at the budget between windows, never inside one: a window's pages are
 emitted (and the bookmark moves past it) only once all of them and their transcripts are in,
@@ -16,8 +16,8 @@ after it too. So, with a budget in force:
 - a window read to its end (one dense second) reserves its pages from its ``totalRecords``.
 
 The probe (one page over the whole range) is planning: its ``totalRecords`` sizes the windows
-and the plan line. Retries are the one cost nobody plans: one may find the budget spent
-mid-window, and that window's requests are then lost (the run still stops cleanly).
+and the plan line, which the gate logs. Retries are the one cost nobody plans: one may find the
+budget spent mid-window, and that window's requests are then lost (the run still stops cleanly).
 """
 
 from __future__ import annotations
@@ -27,18 +27,16 @@ import math
 import threading
 from typing import TYPE_CHECKING
 
-from tap_gong_calls.budget import RequestBudget
-from tap_gong_calls.endpoints import BATCH_SIZE
+from tap_gong_calls.gong.api import BATCH_SIZE
 
 if TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 
-    from tap_gong_calls.endpoints import CallEndpoints
-    from tap_gong_calls.selection import Selection
-    from tap_gong_calls.windows import Window
+    from tap_gong_calls.extract.batch import Selection, Window
+    from tap_gong_calls.gong.budget import RequestBudget
 
-Piece = tuple[datetime.datetime, datetime.datetime]
+Piece = tuple[datetime.datetime, datetime.datetime]  # a planned window: extract.batch.Span
 # Unreserved requests below which windows are fetched one at a time.
 SEQUENTIAL_BELOW = 100
 # A shrunk last window is planned for this share of the calls its pages hold: the planner's
@@ -52,15 +50,25 @@ class WindowGate:
     """What the windows of a date-range run may start, given the run's RequestBudget."""
 
     def __init__(
-        self, budget: RequestBudget, selection: Selection, logger: logging.Logger | None = None
+        self,
+        budget: RequestBudget,
+        selection: Selection,
+        *,
+        ids_per_request: Callable[[], int] = lambda: BATCH_SIZE,
+        calls_per_window: int = 500,
+        rate: float | None = None,
+        logger: logging.Logger | None = None,
     ) -> None:
+        """``ids_per_request``: transcript ids a request will carry; ``calls_per_window`` and
+        ``rate`` make the plan line, logged once the probe answered (with a logger)."""
         self.budget = budget
         self.logger = logger
         # With transcripts beside a listing, each page of calls costs transcript requests too.
         self.transcripts_apart = selection.transcripts and selection.needs_metadata
-        self.ids_per_request: Callable[[], int] = lambda: BATCH_SIZE
+        self.ids_per_request = ids_per_request
+        self.calls_per_window = calls_per_window
+        self.rate = rate
         self.probe_total: int | None = None  # calls in the run's range, once probed
-        self.on_probe: Callable[[int], None] | None = None  # the plan line
         self._pages: dict[Piece, tuple[int, int]] = {}  # piece -> (max pages, reserved)
         self._calls: dict[Piece, int] = {}  # piece -> the calls it held (its totalRecords)
         self._pending_calls = 0  # listed, transcripts not asked yet
@@ -77,14 +85,25 @@ class WindowGate:
         """Reserve the probe and, should it hold the whole range, its transcripts."""
         return self.budget.reserve(1 + self._probe_extra())
 
-    def probed(self, probe: Window) -> None:
-        """Settle the probe's reservation once it answered how many calls the range holds."""
+    def probed(self, probe: Window) -> int:
+        """Settle the probe's reservation once it answered how many calls the range holds,
+        and log the plan; that number."""
         self.probe_total = probe.total
         self.budget.release(self._probe_extra())  # windows reserve their transcripts
         if probe.complete:
             self.listed(None, probe)
-        if self.on_probe is not None:
-            self.on_probe(probe.total)
+        if self.logger is not None and self.rate is not None:
+            needed = self.estimate(probe.total)
+            self.logger.info(
+                self.budget.plan_line(probe.total, needed, self.cost_per_page(), self.rate)
+            )
+        return probe.total
+
+    def estimate(self, calls: int) -> int:
+        """Requests ``calls`` of a range cost: a page per 100 (and their transcripts), about
+        half a page more per window, and the probe and empty windows at the ends."""
+        windows = math.ceil(calls / self.calls_per_window)
+        return math.ceil(calls / BATCH_SIZE) * self.cost_per_page() + math.ceil(windows / 2) + 2
 
     def in_flight(self, usual: int) -> Callable[[], int]:
         """Windows to keep in flight: ``usual``, or one at a time near the end of the budget."""
@@ -207,10 +226,3 @@ class WindowGate:
             needed = max(0, wanted + FIRST_TRANSCRIPT_EXTRA - self._transcripts_held)
             self._transcripts_held += needed
             return needed
-
-
-def gate_of(gong: CallEndpoints) -> WindowGate:
-    """The run's gate, or (no budget given, as in unit tests) one that lets everything through."""
-    if gong.gate is None:
-        gong.gate = WindowGate(RequestBudget(None), gong.selection)
-    return gong.gate

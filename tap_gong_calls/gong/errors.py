@@ -13,8 +13,6 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 if TYPE_CHECKING:
     import requests
 
-NO_CALLS_FOUND = "No calls found corresponding to the provided filters"
-
 
 def check_response(response: requests.Response, *, api_url: str, max_retry_after: float) -> None:
     """Raise the exception that says what an answer of Gong that is not a success means."""
@@ -107,16 +105,11 @@ class GongAuthError(FatalAPIError):
 
 
 class NotFoundError(FatalAPIError):
-    """A 404 that callers may treat as "no such call" or "no calls in range"."""
+    """A 404; the endpoint table (api.py) says which of Gong's texts mean "nothing"."""
 
     def __init__(self, response: requests.Response, endpoint: str) -> None:
         self.gong_messages, request_id = gong_errors(response)
         super().__init__(_describe(response, endpoint, self.gong_messages, request_id))
-
-    @property
-    def is_empty_result(self) -> bool:
-        """True for Gong's way of saying a filter matched nothing."""
-        return any(NO_CALLS_FOUND in m for m in self.gong_messages)
 
 
 class RateLimitedError(RetriableAPIError):

@@ -20,23 +20,21 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
-from tap_gong_calls.bookmark import StateError
-from tap_gong_calls.endpoints import (
-    EXTENSIVE,
-    CallBatch,
-    ExtensiveRefusedError,
-    call_id,
-)
+from tap_gong_calls.extract.batch import CallBatch
+from tap_gong_calls.extract.transcript_sizing import TranscriptSizer, sized_chunks
+from tap_gong_calls.gong.api import EXTENSIVE, call_id
+from tap_gong_calls.gong.calls import ExtensiveRefusedError
+from tap_gong_calls.state import PENDING_KEY, StateError
 from tap_gong_calls.timestamps import format_utc, parse_utc
-from tap_gong_calls.transcripts import TranscriptBudget, sized_chunks
 
 if TYPE_CHECKING:
     import logging
     from collections.abc import Iterable, Iterator, Mapping
 
-    from tap_gong_calls.endpoints import CallEndpoints, Item
+    from tap_gong_calls.extract.batch import Item, Selection
+    from tap_gong_calls.gong.calls import CallsApi
 
-STATE_KEY = "pending_transcripts"
+STATE_KEY = PENDING_KEY
 # The most ids kept. Each costs a hundredth of a request on every run: 2,000 ids are at most
 # 20 transcript requests a run, under 5 % of Gong's 10,000 a day on an hourly schedule, and
 # about 45 KB in each STATE message. A company whose untranscribed calls of a week outnumber
@@ -131,7 +129,9 @@ class PendingTranscripts:
         )
 
 
-def late_batches(gong: CallEndpoints, pending: PendingTranscripts) -> Iterator[CallBatch]:
+def late_batches(
+    api: CallsApi, selection: Selection, pending: PendingTranscripts, logger: logging.Logger
+) -> Iterator[CallBatch]:
     """The transcripts of the pending ids this run did not ask for in its windows.
 
     One transcript request per 100 ids (the first of a few, as a run's first always is).
@@ -139,30 +139,30 @@ def late_batches(gong: CallEndpoints, pending: PendingTranscripts) -> Iterator[C
     transcript of a call made private meanwhile is never asked for.
     """
     call_ids = pending.to_ask()
-    if not call_ids or not gong.selection.transcripts:
+    if not call_ids or not selection.transcripts:
         return
-    gong.logger.info("Asking again for %d transcript(s) not ready before", len(call_ids))
-    budget = TranscriptBudget(1)
-    for chunk in sized_chunks(call_ids, budget.ids_per_request):
+    logger.info("Asking again for %d transcript(s) not ready before", len(call_ids))
+    sizer = TranscriptSizer(1)
+    for chunk in sized_chunks(call_ids, sizer.ids_per_request):
         batch, wanted = CallBatch(), chunk
-        if gong.selection.exclude_private:
-            batch = _looked_up(gong, chunk)
+        if selection.exclude_private:
+            batch = _looked_up(api, selection, chunk)
             settled = {*batch.missing, *(call_id(i, EXTENSIVE) for i in batch.private)}
             wanted = [c for c in chunk if c not in settled]
-        done = gong.with_transcripts_of(batch, wanted, *gong.transcripts(wanted))
-        budget.measure(done)
+        done = selection.with_transcripts_of(batch, wanted, *api.transcripts(wanted))
+        sizer.measure(done)
         yield done
 
 
-def _looked_up(gong: CallEndpoints, chunk: list[str]) -> CallBatch:
+def _looked_up(api: CallsApi, selection: Selection, chunk: list[str]) -> CallBatch:
     """The private calls among ``chunk`` (to tombstone) and the ids Gong no longer knows."""
     try:
-        items = gong.items(EXTENSIVE, {"callIds": chunk})
+        items = api.items(EXTENSIVE, {"callIds": chunk})
     except ExtensiveRefusedError:  # calls alone, without the extensive scope
-        calls = (gong.get_call(c) for c in chunk)
+        calls = (api.get_call(c) for c in chunk)
         items = [{"metaData": call} for call in calls if call is not None]
     known = {call_id(item, EXTENSIVE) for item in items}
-    looked_up = gong.batch(items, missing=[c for c in chunk if c not in known])
+    looked_up = selection.batch(items, missing=[c for c in chunk if c not in known])
     return CallBatch(private=looked_up.private, missing=looked_up.missing)
 
 

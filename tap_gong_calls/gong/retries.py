@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import random
 import time
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlparse
 
 import backoff
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_gong_calls.errors import RateLimitedError
+from tap_gong_calls.gong.errors import RateLimitedError
 
 if TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Generator
 
     from tap_gong_calls.progress import RunStats
-    from tap_gong_calls.rate_limiter import RateLimiter
 
 T = TypeVar("T")
 
@@ -38,6 +37,12 @@ TRANSIENT_ERRORS = (
 )
 
 
+class Pauses(Protocol):
+    """What the retries need of the rate limit (limits.RateControl): pausing every worker."""
+
+    def pause_until(self, deadline: float) -> None: ...
+
+
 class RetryPolicy:
     """Wraps one request function in both layers of retries, counting every wait in ``stats``."""
 
@@ -48,12 +53,12 @@ class RetryPolicy:
     def __init__(
         self,
         base_seconds: float,
-        limiter: RateLimiter,
+        limits: Pauses,
         stats: RunStats,
         logger: logging.Logger,
     ) -> None:
         self.base_seconds = base_seconds
-        self.limiter = limiter
+        self.limits = limits
         self.stats = stats
         self.logger = logger
 
@@ -101,7 +106,7 @@ class RetryPolicy:
             if deadline is None:
                 cap = min(self.BACKOFF_CAP_SECONDS, self.base_seconds * 2**attempt)
                 deadline = time.monotonic() + random.uniform(cap / 2, cap)  # noqa: S311
-                self.limiter.pause_until(deadline)
+                self.limits.pause_until(deadline)
             wait = max(0.0, deadline - time.monotonic())
             self.stats.waited(wait, rate_limited=True)
             exc = yield wait

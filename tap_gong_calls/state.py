@@ -1,9 +1,21 @@
-"""The date-range bookmark: what a state may hold, and where a run starts from it.
+"""The state of the tap: every key of ``bookmarks.calls``, who owns it, and its check.
 
-The bookmark is a promise: every call that started before it has been emitted. So it is
-refused when it cannot be true (in the future), ignored when it was made under another filter
-(another ``workspace_id``), and a state the tap cannot read fails the run instead of being
-taken for "no state", which would re-read everything without a word.
+Only the ``calls`` stream keeps state; its children share its bookmark.
+
+- ``replication_key``, ``replication_key_value``: the bookmark, every call that started
+  before it was emitted. Owner: this module (``read_bookmark``, ``RangeBookmark``).
+- ``workspace_id``: the filter the bookmark was made under. Owner: this module.
+- ``requests``: the requests sent, by hour, for the daily budget. Owner: gong/budget.py
+  (``read_usage``).
+- ``pending_transcripts``: calls whose transcript was not ready yet. Owner:
+  extract/late_transcripts.py (``PendingTranscripts``).
+- ``reimport_version``: the table version of a full re-import not complete yet. Owner:
+  extract/reimport.py (``version_in_progress``).
+
+A state the tap cannot read fails the run before any request (extract/run.py
+``check_calls_state``, from the tap's ``load_state``), instead of being taken for "no state",
+which would re-read everything without a word. The bookmark is a promise: it is refused when
+it cannot be true (in the future), and ignored when it was made under another filter.
 """
 
 from __future__ import annotations
@@ -24,6 +36,9 @@ STREAM = "calls"
 REPLICATION_KEY = "started"
 # Recorded beside the bookmark: the filter the bookmark was made under.
 FILTER_KEY = "workspace_id"
+USAGE_KEY = "requests"
+PENDING_KEY = "pending_transcripts"
+REIMPORT_KEY = "reimport_version"
 FIX_STATE = (
     "Fix it with `meltano state set` (or `meltano state clear` to start from start_date), "
     "or pass a state file of the form "
