@@ -241,10 +241,11 @@ def sqlalchemy_url(db: Mapping[str, str]) -> str:
     )
 
 
-def readme_commands(heading: str) -> list[str]:
-    """The commands of the first ```bash block under README's ``## <heading>``, no comments."""
-    readme = (REPO / "README.md").read_text()
-    section = readme.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+def doc_commands(doc: str, heading: str) -> list[str]:
+    """The commands of the first ```bash block under ``## <heading>`` of the Markdown file
+    ``doc`` (a path from the repository root), no comments."""
+    text = (REPO / doc).read_text()
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
     block = section.split("```bash\n", 1)[1].split("```", 1)[0]
     commands = [line.split(" #", 1)[0].strip() for line in block.splitlines()]
     return [command for command in commands if command]

@@ -1,9 +1,9 @@
-"""examples/github-actions.yml is a scheduled workflow that runs the README's recipe.
+"""examples/github-actions.yml is a scheduled workflow that runs docs/meltano.md's recipe.
 
 It parses, is triggered by a schedule, takes every credential from the CI's secret store as
 an environment variable (none is written in the file), keeps Meltano's state in PostgreSQL
-through MELTANO_DATABASE_URI, and its steps run exactly the commands of README's "Scheduled
-loads from CI" (which tests/test_meltano_ci.py runs on two simulated runners).
+through MELTANO_DATABASE_URI, and its steps run exactly the commands of docs/meltano.md's
+"Scheduled loads from CI" (which tests/test_meltano_ci.py runs on two simulated runners).
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.meltano_helpers import REPO, readme_commands
+from tests.meltano_helpers import REPO, doc_commands
 
 WORKFLOW = REPO / "examples" / "github-actions.yml"
+MELTANO_DOC = "docs/meltano.md"
 SECRET_ENV = (
     "MELTANO_DATABASE_URI",
     "TAP_GONG_CALLS_ACCESS_KEY",
@@ -63,8 +64,8 @@ def test_credentials_come_from_secrets_as_environment_variables(job: dict[str, A
     assert "secrets." not in " ".join(step.get("run", "") for step in job["steps"])
 
 
-def test_steps_run_the_readme_recipe(job: dict[str, Any]) -> None:
-    commands = readme_commands("Scheduled loads from CI")
+def test_steps_run_the_documented_recipe(job: dict[str, Any]) -> None:
+    commands = doc_commands(MELTANO_DOC, "Scheduled loads from CI")
     recipe = [" ".join(shlex.split(command)) for command in commands]
     assert any("meltano[postgres]" in command for command in recipe)  # psycopg for the URI
     assert recipe[-1] == "meltano run tap-gong-calls target-postgres"

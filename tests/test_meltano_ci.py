@@ -1,10 +1,10 @@
 """End to end, as a data engineer would use the tap from another Meltano project and from CI.
 
-- A new `meltano init` project adds the tap with README's `meltano add … --from-ref
+- A new `meltano init` project adds the tap with docs/meltano.md's `meltano add … --from-ref
   plugins/tap-gong-calls.yml`, lists its settings, installs it and extracts calls.
 - Two CI runners: two fresh copies of the project, each with its own `.meltano/`, that share
   nothing but the PostgreSQL server, where Meltano keeps its state (MELTANO_DATABASE_URI). They
-  run README's "Scheduled loads from CI" commands; the second run is incremental.
+  run docs/meltano.md's "Scheduled loads from CI" commands; the second run is incremental.
 
 Everything runs offline: Meltano's Hub is a local `HubGuard` that must see no request.
 """
@@ -29,12 +29,12 @@ from tests.meltano_helpers import (
     HubGuard,
     MeltanoProject,
     copy_project,
+    doc_commands,
     emulator_options,  # noqa: F401 (a fixture, used by name)
     instant,
     meltano_executable,
     new_database,
     offline_env,
-    readme_commands,
     sqlalchemy_url,
     tap_env,
     target_env,
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 PLUGIN_FILE_PLACEHOLDER = "path/or/raw-url/of/plugins/tap-gong-calls.yml"
+MELTANO_DOC = "docs/meltano.md"
 CI_STATE_ID = "prod:tap-gong-calls-to-target-postgres"  # MELTANO_ENVIRONMENT=prod, as in CI
 
 
@@ -72,7 +73,7 @@ def test_new_project_adds_the_tap_from_the_plugin_file(
     MeltanoProject(tmp_path, executable, env).check("init", "analytics", "--no-usage-stats")
     project = MeltanoProject(tmp_path / "analytics", executable, env, hub=hub)
     plugin_file = copy_project(tmp_path / "checkout") / "plugins" / "tap-gong-calls.yml"
-    add, config_list, install = readme_commands("Add to your Meltano project")
+    add, config_list, install = doc_commands(MELTANO_DOC, "Add to your Meltano project")
 
     project.check(*_meltano_args(add.replace(PLUGIN_FILE_PLACEHOLDER, str(plugin_file))))
 
@@ -82,7 +83,7 @@ def test_new_project_adds_the_tap_from_the_plugin_file(
     (extractor,) = definition["plugins"]["extractors"]
     assert extractor["name"] == "tap-gong-calls"
     assert extractor["pip_url"] == "tap-gong-calls"
-    # Not on an index here: install the checkout, as README says to for a source install.
+    # Not on an index here: install the checkout, as docs/meltano.md says to for a source install.
     extractor["pip_url"] = str(plugin_file.parent.parent)
     meltano_yml.write_text(yaml.safe_dump(definition, sort_keys=False))
 
@@ -105,7 +106,7 @@ def test_new_project_adds_the_tap_from_the_plugin_file(
     assert any(m["type"] == "STATE" for m in messages)
     assert emulator.access_key_secret not in run.stdout + run.stderr
 
-    # README's connection check through Meltano: one request.
+    # docs/usage.md's connection check through Meltano: one request.
     emulator.reset_log()
     project.check("invoke", "tap-gong-calls", "--test", env=env)
     assert [(r.method, r.path) for r in emulator.requests] == [("GET", "/v2/calls")]
@@ -118,7 +119,7 @@ def test_second_runner_reads_only_lookback_and_new_calls(
     hub: HubGuard, emulator: GongEmulator, postgres_url: str, tmp_path: Path
 ) -> None:
     executable = meltano_executable()
-    pip_install, *commands = readme_commands("Scheduled loads from CI")
+    pip_install, *commands = doc_commands(MELTANO_DOC, "Scheduled loads from CI")
     assert "meltano[postgres]" in pip_install  # the tests' meltano is installed so already
     now = datetime.now(UTC).replace(microsecond=0)
     first = now - timedelta(days=4)

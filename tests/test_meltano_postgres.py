@@ -240,14 +240,14 @@ def _iso(moment: datetime, offset: str) -> str:
     return text.replace("+00:00", "Z")
 
 
-def _readme_join_sql() -> str:
-    """The speaker join the README documents, so the README cannot drift from what works."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    block = readme.split("Who said what, in PostgreSQL", 1)[1].split("```sql", 1)[1]
+def _documented_join_sql() -> str:
+    """The speaker join docs/postgres.md documents, so the page cannot drift from what works."""
+    doc = (Path(__file__).resolve().parent.parent / "docs/postgres.md").read_text()
+    block = doc.split("Who said what, in PostgreSQL", 1)[1].split("```sql", 1)[1]
     return block.split("```", 1)[0]
 
 
-def test_all_four_streams_land_and_the_readme_join_names_each_speaker(
+def test_all_four_streams_land_and_the_documented_join_names_each_speaker(
     meltano_project: MeltanoProject,
     emulator: GongEmulator,
     target_db: dict[str, str],
@@ -294,7 +294,7 @@ def test_all_four_streams_land_and_the_readme_join_names_each_speaker(
         assert content == held[some]["content"]
         assert transcript == transcripts[some]
 
-        joined = conn.execute(_readme_join_sql()).fetchall()
+        joined = conn.execute(_documented_join_sql()).fetchall()
 
     names = {
         (call_id, party["speakerId"]): party.get("name")

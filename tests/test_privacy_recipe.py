@@ -1,7 +1,7 @@
-"""README's privacy recipe, end to end: hashed e-mail addresses and no phone numbers in PostgreSQL.
+"""The privacy recipe, end to end: hashed e-mail addresses and no phone numbers in PostgreSQL.
 
-The stream maps are read from README ("Keep e-mail addresses and phone numbers out of the
-warehouse"), so the recipe cannot drift from what works, and given to the real `meltano run
+The stream maps are read from docs/postgres.md ("Keep e-mail addresses and phone numbers out of
+the warehouse"), so the recipe cannot drift from what works, and given to the real `meltano run
 tap-gong-calls target-postgres` only as TAP_GONG_CALLS_STREAM_MAPS: the addresses are hashed
 in the database only if Meltano passed that variable to the tap (the target never sees the
 maps). Meltano 4.4 drops a setting the plugin definition does not declare.
@@ -32,19 +32,19 @@ from tests.meltano_helpers import (
     target_env,
 )
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-RECIPE_HEADING = "### Keep e-mail addresses and phone numbers out of the warehouse"
+RECIPE_DOC = Path(__file__).resolve().parent.parent / "docs/postgres.md"
+RECIPE_HEADING = "## Keep e-mail addresses and phone numbers out of the warehouse"
 VARIABLE = "TAP_GONG_CALLS_STREAM_MAPS"
 EMAIL = re.compile(r"[^\s\"@]+@[^\s\"@]+\.[a-z]+")
 
 
 def _recipe() -> str:
-    after_heading = README.read_text().split(f"\n{RECIPE_HEADING}\n", 1)[1]
+    after_heading = RECIPE_DOC.read_text().split(f"\n{RECIPE_HEADING}\n", 1)[1]
     return re.split(r"\n#{2,3} ", after_heading, maxsplit=1)[0]
 
 
-def readme_variable() -> str:
-    """The value README exports as TAP_GONG_CALLS_STREAM_MAPS, exactly as a shell reads it."""
+def recipe_variable() -> str:
+    """The value the recipe exports as TAP_GONG_CALLS_STREAM_MAPS, exactly as a shell reads it."""
     block = _recipe().split("```bash\n", 1)[1].split("```", 1)[0]
     (line,) = [line for line in block.splitlines() if VARIABLE in line]
     words = shlex.split(line)
@@ -54,17 +54,17 @@ def readme_variable() -> str:
     return value
 
 
-def readme_yaml_maps() -> Any:
-    """The stream_maps of README's meltano.yml form of the recipe."""
+def recipe_yaml_maps() -> Any:
+    """The stream_maps of the recipe's meltano.yml form."""
     block = _recipe().split("```yaml\n", 1)[1].split("```", 1)[0]
     (extractor,) = yaml.safe_load(block)["plugins"]["extractors"]
     assert extractor["name"] == "tap-gong-calls"
     return extractor["config"]["stream_maps"]
 
 
-def test_readme_recipe_says_the_same_in_meltano_yml_and_as_a_variable() -> None:
-    maps = json.loads(readme_variable())
-    assert maps == readme_yaml_maps()
+def test_recipe_says_the_same_in_meltano_yml_and_as_a_variable() -> None:
+    maps = json.loads(recipe_variable())
+    assert maps == recipe_yaml_maps()
     assert set(maps["call_participants"]) == {"emailAddress", "phoneNumber"}
 
 
@@ -98,7 +98,7 @@ def test_participants_land_with_hashed_addresses_and_no_phone_numbers(
     with new_database(postgres_url) as db:
         env = {
             **tap_env(emulator, streams=("call_participants",), call_ids=json.dumps(ids)),
-            VARIABLE: readme_variable(),  # the only place the maps are given
+            VARIABLE: recipe_variable(),  # the only place the maps are given
             **target_env(db),
             "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
         }
@@ -116,7 +116,7 @@ def test_participants_land_with_hashed_addresses_and_no_phone_numbers(
                 'SELECT "callId", id, "emailAddress", row_to_json(p)::text '
                 "FROM gong.call_participants AS p"
             ).fetchall()
-            # README's clean-up of rows loaded before the map relies on this.
+            # The recipe's clean-up of rows loaded before the map relies on this.
             sample = next(iter(addresses.values()))
             (pg_md5,) = conn.execute("SELECT md5(%s)", (sample,)).fetchone() or (None,)
 

@@ -1,4 +1,5 @@
-"""The README tells the truth about the settings: its table is the tap's own --about output."""
+"""The docs tell the truth: the README's settings table is the tap's own --about output, the
+numbers the topic pages quote are the code's, and the architecture page names every module."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from pathlib import Path
 
 from tests.tap_runner import tap_executable
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
+HOW_IT_WORKS = REPO / "docs/how-it-works.md"
+FAILURES = REPO / "docs/failures.md"
+ARCHITECTURE = REPO / "docs/architecture.md"
+
+
+def _flat(path: Path) -> str:
+    return " ".join(path.read_text().split())  # line breaks as spaces
 
 
 def test_readme_carries_the_about_settings_table() -> None:
@@ -26,37 +35,40 @@ def test_readme_carries_the_about_settings_table() -> None:
     assert missing == [], "README settings table is stale; paste --about --format=markdown"
 
 
-def test_the_numbers_the_readme_quotes_are_the_codes() -> None:
-    from tap_gong_calls.extract import transcript_sizing as transcripts
-    from tap_gong_calls.extract import windows as date_range
+def test_the_numbers_the_docs_quote_are_the_codes() -> None:
+    from tap_gong_calls.extract import transcript_sizing, windows
     from tap_gong_calls.gong.api import BATCH_SIZE
     from tap_gong_calls.gong.client import GongClient
     from tap_gong_calls.gong.retries import RetryPolicy
     from tap_gong_calls.progress import RunStats
 
-    readme = " ".join(README.read_text().split())  # line breaks as spaces
+    how_it_works = _flat(HOW_IT_WORKS)
     quoted = {
-        f"windows of about {date_range.TARGET_CALLS} calls "
-        f"({date_range.TARGET_CALLS_WITH_CONTENT} with",
-        f"at most {date_range.MAX_WINDOWS_WITH_CONTENT_IN_FLIGHT} with content",
-        f"at most {date_range.MAX_SPLIT_DEPTH} levels deep",
-        f"first transcript request carries {transcripts.FIRST_IDS} ids",
-        f"up to {transcripts.MAX_IN_FLIGHT} requests in flight within "
-        f"{transcripts.BYTES_IN_FLIGHT // 1_000_000} MB",
-        f"({transcripts.BYTES_PER_REQUEST // 1_000_000} MB a request)",
+        f"windows of about {windows.TARGET_CALLS} calls ({windows.TARGET_CALLS_WITH_CONTENT} with",
+        f"at most {windows.MAX_WINDOWS_WITH_CONTENT_IN_FLIGHT} with content",
+        f"at most {windows.MAX_SPLIT_DEPTH} levels deep",
+        f"first transcript request carries {transcript_sizing.FIRST_IDS} ids",
+        f"up to {transcript_sizing.MAX_IN_FLIGHT} requests in flight within "
+        f"{transcript_sizing.BYTES_IN_FLIGHT // 1_000_000} MB",
+        f"({transcript_sizing.BYTES_PER_REQUEST // 1_000_000} MB a request)",
         f"one page ({BATCH_SIZE} calls)",
-        f"Retries up to {RetryPolicy.MAX_TRANSIENT_TRIES} tries",
     }
-    assert [q for q in quoted if q not in readme] == []
+    assert [q for q in quoted if q not in how_it_works] == []
+    assert f"Retries up to {RetryPolicy.MAX_TRANSIENT_TRIES} tries" in _flat(FAILURES)
     # Windows in flight: twice requests_per_second, half the client's requests in flight.
     client = GongClient({"requests_per_second": 3}, logging.getLogger("test"), RunStats())
     assert client.max_in_flight // 2 == 2 * 3
-    assert "2 \u00d7 `requests_per_second`" in readme
+    assert "2 \u00d7 `requests_per_second`" in how_it_works
 
 
-def test_the_code_layout_names_every_module() -> None:
-    text = README.read_text()
-    layout = text[text.index("## Code layout") : text.index("## Tests")]
-    package = README.parent / "tap_gong_calls"
-    modules = sorted(p.name for p in package.glob("*.py") if p.name != "__init__.py")
+def test_the_architecture_page_names_every_module() -> None:
+    text = ARCHITECTURE.read_text()
+    layout = text[text.index("## Modules") : text.index("## Where does this request come from")]
+    package = REPO / "tap_gong_calls"
+    modules = sorted(
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if path.name != "__init__.py" and "__pycache__" not in path.parts
+    )
+    assert len(modules) > 20
     assert [m for m in modules if f"`{m}`" not in layout] == []
