@@ -29,6 +29,7 @@ from .emulator import GongEmulator
 from .faults import FAULT_KINDS, Fault
 from .protocol import (
     ALL_SCOPES,
+    CURSOR_EXPIRED,
     DEFAULT_WORKSPACE_ID,
     NO_CALLS_FOUND,
     PAGE_SIZE,
@@ -39,6 +40,7 @@ from .protocol import (
     SEED_ID_BASE,
     RequestRecord,
 )
+from .quirks import LONE_SURROGATE, NUL, NUL_CRM_FIELD, carries_odd_text, sends_numeric_ids
 from .rate_limit import RETRY_AFTER_STYLES
 from .selector import FULL_SELECTOR
 from .transcript import DEFAULT_TRANSCRIPT_BYTES
@@ -48,12 +50,16 @@ __all__ = [
     "ABSENT",
     "ALL_SCOPES",
     "CRM_VALUES",
+    "CURSOR_EXPIRED",
     "DEFAULT_TRANSCRIPT_BYTES",
     "DEFAULT_WORKSPACE_ID",
     "FAULT_KINDS",
     "FULL_SELECTOR",
+    "LONE_SURROGATE",
     "NEW_ENUM_VALUES",
     "NO_CALLS_FOUND",
+    "NUL",
+    "NUL_CRM_FIELD",
     "PAGE_SIZE",
     "RETRY_AFTER_STYLES",
     "SCOPE_BASIC",
@@ -64,7 +70,9 @@ __all__ = [
     "Fault",
     "GongEmulator",
     "RequestRecord",
+    "carries_odd_text",
     "main",
     "make_call",
     "seed_calls",
+    "sends_numeric_ids",
 ]

@@ -43,6 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--variety", action="store_true", help="new enum values, nulls, any CRM JSON"
     )
+    parser.add_argument(
+        "--nul-characters", action="store_true", help="NULs, lone surrogates in even calls' text"
+    )
+    parser.add_argument(
+        "--numeric-ids", action="store_true", help="odd calls' ids as JSON integers"
+    )
     args = parser.parse_args(argv)
 
     scopes = set(ALL_SCOPES)
@@ -61,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_seconds=args.latency,
         transcript_bytes=args.transcript_bytes,
         variety=args.variety,
+        nul_characters=args.nul_characters,
+        numeric_ids=args.numeric_ids,
         host=args.host,
         port=args.port,
     )

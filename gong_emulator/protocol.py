@@ -23,6 +23,7 @@ SCOPE_MEDIA_URL: Final = "api:calls:read:media-url"
 ALL_SCOPES: Final = frozenset({SCOPE_BASIC, SCOPE_EXTENSIVE, SCOPE_TRANSCRIPT, SCOPE_MEDIA_URL})
 NO_CALLS_FOUND: Final = "No calls found corresponding to the provided filters"
 RATE_LIMITED: Final = "API request limit exceeded"
+CURSOR_EXPIRED: Final = "cursor has expired"  # Dust matches this substring; exact text unknown
 DEFAULT_WORKSPACE_ID: Final = "623457276584334"
 SEED_ID_BASE: Final = 7_000_000_000_000_000_000
 JSON_CONTENT_TYPE: Final = "application/json; charset=utf-8"
