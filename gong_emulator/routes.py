@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .paging import Window, filter_hash, id_list, list_filter_time, paginate
+from .paging import Window, body_filter, filter_hash, id_list, list_filter_time, paginate
 from .protocol import (
     GONG_ID,
     PAGE_SIZE,
@@ -79,7 +79,7 @@ class Router:
 
     def extensive_calls(self, request: RequestRecord) -> dict[str, Any]:
         # Only the body cursor counts: a ?cursor= on this POST is ignored, as Gong does (§6).
-        body, filters = _body_filter(request)
+        body, filters = body_filter(request)
         call_ids = id_list(filters.get("callIds"), self.max_batch_ids)
         user_ids = id_list(filters.get("primaryUserIds"))
         selector = check_selector(body.get("contentSelector"))
@@ -98,7 +98,7 @@ class Router:
         return {"records": records, "calls": [self.call_data(call, selector) for call in page]}
 
     def transcripts(self, request: RequestRecord) -> dict[str, Any]:
-        body, filters = _body_filter(request)
+        body, filters = body_filter(request)
         call_ids = id_list(filters.get("callIds"), self.max_batch_ids)
         window = Window(filters.get("fromDateTime"), filters.get("toDateTime"))
 
@@ -129,12 +129,3 @@ class Router:
         call_id = str(call["id"])
         served_id = transcript_call_id(call_id) if self.numeric_ids else call_id
         return {"callId": served_id, "transcript": self.store.transcript(call) or []}
-
-
-def _body_filter(request: RequestRecord) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The body and its filter, both required. The cursor is read from the body's top level,
-    never from the query string (§6)."""
-    body = request.body
-    if not isinstance(body, dict) or not isinstance(body.get("filter"), dict):
-        raise ApiError(400)
-    return body, body["filter"]
