@@ -10,7 +10,19 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from .faults import Fault, FaultQueue
-from .protocol import ALL_SCOPES, ApiError, Call, Reply, RequestRecord, error_reply, json_reply
+from .org_controls import OrgControls
+from .org_routes import OrgRouter
+from .org_store import OrgStore
+from .protocol import (
+    ALL_SCOPES,
+    DEFAULT_COMPANY_TIME_ZONE,
+    ApiError,
+    Call,
+    Reply,
+    RequestRecord,
+    error_reply,
+    json_reply,
+)
 from .rate_limit import Admission
 from .routes import Router
 from .selector import FULL_SELECTOR, check_selector
@@ -22,14 +34,16 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 
-class GongEmulator:
-    """Serves Gong's /v2/calls endpoints over real HTTP from an in-memory set of calls.
+class GongEmulator(OrgControls):
+    """Serves Gong's /v2/calls endpoints over real HTTP from an in-memory set of calls, and the
+    users, workspaces, settings and answered scorecards beside them (org_controls.py, §17-§21).
 
     All public methods are thread-safe and usable while serving. Every client with valid
     credentials (see `add_client`) shares one rate limit and one daily quota, as a company does
     (§8). `variety=True` serves data drifting from the documentation (variety.py, §13);
     `nul_characters=True` puts NULs and lone surrogates into the text of even-numbered calls, and
     `numeric_ids=True` sends the ids of odd-numbered calls as JSON integers (quirks.py, §16).
+    `company_time_zone` is the zone whose days the answered-scorecard filters read (§21).
     """
 
     def __init__(
@@ -52,6 +66,7 @@ class GongEmulator:
         variety: bool = False,
         nul_characters: bool = False,
         numeric_ids: bool = False,
+        company_time_zone: str = DEFAULT_COMPANY_TIME_ZONE,
         host: str = "127.0.0.1",
         port: int = 0,
         clock_offset_seconds: float = 0.0,
@@ -83,6 +98,8 @@ class GongEmulator:
             transcript_page_size=transcript_page_size,
             numeric_ids=numeric_ids,
         )
+        self._org = OrgStore(company_time_zone)
+        self._org_router = OrgRouter(self._org)
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -239,7 +256,7 @@ class GongEmulator:
             if enforce_access:
                 self._admission.admit()
                 self._authenticate(request.authorization)
-            scopes, endpoint = self._router.route(request)
+            scopes, endpoint = self._org_router.route(request) or self._router.route(request)
             if enforce_access:
                 self._check_scopes(scopes)
             return json_reply(200, endpoint(request))
