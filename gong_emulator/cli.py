@@ -1,4 +1,5 @@
-"""The command line: serve seeded calls until interrupted (`python -m gong_emulator`)."""
+"""The command line: serve seeded calls, users, settings and reviews until interrupted
+(`python -m gong_emulator`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from .data import seed_calls
 from .emulator import GongEmulator
-from .protocol import ALL_SCOPES, SCOPE_EXTENSIVE, SCOPE_TRANSCRIPT
+from .protocol import ALL_SCOPES, DEFAULT_COMPANY_TIME_ZONE, SCOPE_EXTENSIVE, SCOPE_TRANSCRIPT
 from .rate_limit import RETRY_AFTER_STYLES
 from .transcript import DEFAULT_TRANSCRIPT_BYTES
 
@@ -26,6 +27,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--calls", type=int, default=300, help="number of calls to seed")
+    parser.add_argument("--users", type=int, default=40, help="users to seed (40 cover the calls)")
+    parser.add_argument("--avatars", type=int, default=0, help="avatar users to seed")
+    parser.add_argument("--reviews", type=int, default=0, help="answered scorecards to seed")
+    parser.add_argument("--seed", type=int, default=0, help="varies users, settings, reviews")
+    parser.add_argument(
+        "--company-time-zone", default=DEFAULT_COMPANY_TIME_ZONE, help="days of the stats filters"
+    )
     parser.add_argument("--start", default="2024-01-01T00:00:00Z", help="first call's start")
     parser.add_argument("--spacing-minutes", type=float, default=30.0)
     parser.add_argument("--rate-limit", type=float, default=3.0, help="per second; 0 = none")
@@ -43,7 +51,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--variety", action="store_true", help="new enum values, nulls, any CRM JSON"
     )
+    parser.add_argument(
+        "--nul-characters", action="store_true", help="NULs, lone surrogates in even calls' text"
+    )
+    parser.add_argument(
+        "--numeric-ids", action="store_true", help="odd calls' ids as JSON integers"
+    )
     args = parser.parse_args(argv)
+    if args.reviews and not (args.users and args.calls):
+        parser.error("--reviews needs --users and --calls above 0")
 
     scopes = set(ALL_SCOPES)
     if args.no_extensive_scope:
@@ -61,10 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_seconds=args.latency,
         transcript_bytes=args.transcript_bytes,
         variety=args.variety,
+        nul_characters=args.nul_characters,
+        numeric_ids=args.numeric_ids,
+        company_time_zone=args.company_time_zone,
         host=args.host,
         port=args.port,
     )
     emulator.add_calls(seed_calls(args.calls, args.start, timedelta(minutes=args.spacing_minutes)))
+    emulator.seed_company(args.users, avatars=args.avatars, reviews=args.reviews, seed=args.seed)
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt

@@ -10,10 +10,22 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from .faults import Fault, FaultQueue
-from .protocol import ALL_SCOPES, ApiError, Call, Reply, RequestRecord, error_reply, json_reply
+from .org_controls import OrgControls
+from .org_routes import OrgRouter
+from .org_store import OrgStore
+from .protocol import (
+    ALL_SCOPES,
+    DEFAULT_COMPANY_TIME_ZONE,
+    ApiError,
+    Call,
+    Reply,
+    RequestRecord,
+    error_reply,
+    json_reply,
+)
 from .rate_limit import Admission
 from .routes import Router
-from .selector import FULL_SELECTOR, check_selector, render
+from .selector import FULL_SELECTOR, check_selector
 from .server import Server
 from .store import CallStore
 from .transcript import DEFAULT_TRANSCRIPT_BYTES, Transcript
@@ -22,12 +34,16 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 
-class GongEmulator:
-    """Serves Gong's /v2/calls endpoints over real HTTP from an in-memory set of calls.
+class GongEmulator(OrgControls):
+    """Serves Gong's /v2/calls endpoints over real HTTP from an in-memory set of calls, and the
+    users, workspaces, settings and answered scorecards beside them (org_controls.py, §17-§21).
 
     All public methods are thread-safe and usable while serving. Every client with valid
     credentials (see `add_client`) shares one rate limit and one daily quota, as a company does
-    (§8). `variety=True` serves data drifting from the documentation (variety.py, §13).
+    (§8). `variety=True` serves data drifting from the documentation (variety.py, §13);
+    `nul_characters=True` puts NULs and lone surrogates into the text of even-numbered calls, and
+    `numeric_ids=True` sends the ids of odd-numbered calls as JSON integers (quirks.py, §16).
+    `company_time_zone` is the zone whose days the answered-scorecard filters read (§21).
     """
 
     def __init__(
@@ -48,6 +64,9 @@ class GongEmulator:
         transcript_page_size: int = 100,
         transcript_bytes: int = DEFAULT_TRANSCRIPT_BYTES,
         variety: bool = False,
+        nul_characters: bool = False,
+        numeric_ids: bool = False,
+        company_time_zone: str = DEFAULT_COMPANY_TIME_ZONE,
         host: str = "127.0.0.1",
         port: int = 0,
         clock_offset_seconds: float = 0.0,
@@ -72,10 +91,15 @@ class GongEmulator:
         self._lock = threading.Lock()
         self._log: list[RequestRecord] = []
         self._faults = FaultQueue()
-        self._store = CallStore(transcript_bytes, variety=variety)
+        self._store = CallStore(transcript_bytes, variety=variety, nul_characters=nul_characters)
         self._router = Router(
-            self._store, max_batch_ids=max_batch_ids, transcript_page_size=transcript_page_size
+            self._store,
+            max_batch_ids=max_batch_ids,
+            transcript_page_size=transcript_page_size,
+            numeric_ids=numeric_ids,
         )
+        self._org = OrgStore(company_time_zone)
+        self._org_router = OrgRouter(self._org)
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -181,12 +205,13 @@ class GongEmulator:
         self, call_id: str, content_selector: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """The CallData the server sends for the call under `content_selector` (default: every
-        block, context Extended). Media URLs are re-signed per request, so never compare them."""
+        block, context Extended), ids as integers where `numeric_ids` sends them so. Media URLs
+        are re-signed per request, so never compare them."""
         call = self._store.get(call_id)
         if call is None:
             raise KeyError(call_id)
         selector = check_selector(dict(content_selector or FULL_SELECTOR))
-        return render(call, self._store.blocks(call), selector)
+        return self._router.call_data(call, selector)
 
     def transcript_of(self, call_id: str) -> Transcript | None:
         """The transcript the server sends for the call; None if unknown or not ready."""
@@ -223,15 +248,15 @@ class GongEmulator:
         with self._lock:
             self._log.append(record)
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        return self._faults.take(method, path)
+    def _take_fault(self, request: RequestRecord) -> Fault | None:
+        return self._faults.take(request)
 
     def _answer(self, request: RequestRecord, *, enforce_access: bool = True) -> Reply:
         try:
             if enforce_access:
                 self._admission.admit()
                 self._authenticate(request.authorization)
-            scopes, endpoint = self._router.route(request)
+            scopes, endpoint = self._org_router.route(request) or self._router.route(request)
             if enforce_access:
                 self._check_scopes(scopes)
             return json_reply(200, endpoint(request))

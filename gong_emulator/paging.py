@@ -12,6 +12,8 @@ from .protocol import GONG_ID, NO_CALLS_FOUND, ApiError, Call, parse_time
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from .protocol import RequestRecord
+
 
 def _parse_bound(value: object) -> datetime | None:
     """Read a fromDateTime/toDateTime request value; absent or null means an open range."""
@@ -86,13 +88,18 @@ def _decode_cursor(cursor: object, bound_to: str) -> int:
 
 
 def paginate(
-    matched: list[Call], cursor: object, bound_to: str, page_size: int
+    matched: list[Call],
+    cursor: object,
+    bound_to: str,
+    page_size: int,
+    empty_message: str = NO_CALLS_FOUND,
 ) -> tuple[dict[str, Any], list[Call]]:
-    """The `records` object and the calls of the page the cursor points at (404 past the end)."""
+    """The `records` object and the items of the page the cursor points at (404 with
+    `empty_message` past the end)."""
     offset = _decode_cursor(cursor, bound_to) if cursor else 0
     page = matched[offset : offset + page_size]
     if not page:
-        raise ApiError(404, NO_CALLS_FOUND)
+        raise ApiError(404, empty_message)
     records: dict[str, Any] = {
         "totalRecords": len(matched),
         "currentPageSize": len(page),
@@ -101,3 +108,12 @@ def paginate(
     if offset + len(page) < len(matched):
         records["cursor"] = _encode_cursor(offset + len(page), bound_to)
     return records, page
+
+
+def body_filter(request: RequestRecord) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The body and its filter, both required. The cursor is read from the body's top level,
+    never from the query string (§6)."""
+    body = request.body
+    if not isinstance(body, dict) or not isinstance(body.get("filter"), dict):
+        raise ApiError(400)
+    return body, body["filter"]

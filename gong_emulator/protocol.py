@@ -20,9 +20,34 @@ SCOPE_BASIC: Final = "api:calls:read:basic"
 SCOPE_EXTENSIVE: Final = "api:calls:read:extensive"
 SCOPE_TRANSCRIPT: Final = "api:calls:read:transcript"
 SCOPE_MEDIA_URL: Final = "api:calls:read:media-url"
-ALL_SCOPES: Final = frozenset({SCOPE_BASIC, SCOPE_EXTENSIVE, SCOPE_TRANSCRIPT, SCOPE_MEDIA_URL})
+SCOPE_USERS: Final = "api:users:read"
+SCOPE_WORKSPACES: Final = "api:workspaces:read"
+SCOPE_TRACKERS: Final = "api:settings:trackers:read"
+SCOPE_SCORECARDS: Final = "api:settings:scorecards:read"
+SCOPE_STATS_SCORECARDS: Final = "api:stats:scorecards"
+ALL_SCOPES: Final = frozenset(
+    {
+        SCOPE_BASIC,
+        SCOPE_EXTENSIVE,
+        SCOPE_TRANSCRIPT,
+        SCOPE_MEDIA_URL,
+        SCOPE_USERS,
+        SCOPE_WORKSPACES,
+        SCOPE_TRACKERS,
+        SCOPE_SCORECARDS,
+        SCOPE_STATS_SCORECARDS,
+    }
+)
 NO_CALLS_FOUND: Final = "No calls found corresponding to the provided filters"
+NO_USERS_FOUND: Final = "No users found corresponding to the provided filters"  # inferred text
+# Gong's text, final period included (the calls message has none).
+NO_ANSWERED_SCORECARDS: Final = (
+    "No answered scorecards found corresponding to the provided filters."
+)
+WORKSPACE_NOT_FOUND: Final = "Workspace not found"
+DEFAULT_COMPANY_TIME_ZONE: Final = "America/New_York"
 RATE_LIMITED: Final = "API request limit exceeded"
+CURSOR_EXPIRED: Final = "cursor has expired"  # Dust matches this substring; exact text unknown
 DEFAULT_WORKSPACE_ID: Final = "623457276584334"
 SEED_ID_BASE: Final = 7_000_000_000_000_000_000
 JSON_CONTENT_TYPE: Final = "application/json; charset=utf-8"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .paging import Window, filter_hash, id_list, list_filter_time, paginate
+from .paging import Window, body_filter, filter_hash, id_list, list_filter_time, paginate
 from .protocol import (
     GONG_ID,
     PAGE_SIZE,
@@ -18,7 +18,8 @@ from .protocol import (
     RequestRecord,
     start_time,
 )
-from .selector import check_selector, render, wants_media
+from .quirks import numeric_call, numeric_call_data, transcript_call_id
+from .selector import Selector, check_selector, render, wants_media
 
 if TYPE_CHECKING:
     from .store import CallStore
@@ -27,10 +28,18 @@ Endpoint = Callable[[RequestRecord], dict[str, Any]]
 
 
 class Router:
-    def __init__(self, store: CallStore, *, max_batch_ids: int, transcript_page_size: int) -> None:
+    def __init__(
+        self,
+        store: CallStore,
+        *,
+        max_batch_ids: int,
+        transcript_page_size: int,
+        numeric_ids: bool = False,
+    ) -> None:
         self.store = store
         self.max_batch_ids = max_batch_ids
         self.transcript_page_size = transcript_page_size
+        self.numeric_ids = numeric_ids  # some ids as JSON integers (quirks.py, §16)
 
     def route(self, request: RequestRecord) -> tuple[tuple[str, ...], Endpoint]:
         """The scopes the request needs and the endpoint answering it (404 for no endpoint)."""
@@ -54,7 +63,7 @@ class Router:
         call = self.store.get(call_id)
         if call is None:
             raise ApiError(404, f"Call ID {call_id} was not found")
-        return {"call": call}
+        return {"call": self.basic(call)}
 
     def list_calls(self, request: RequestRecord) -> dict[str, Any]:
         params = {
@@ -66,11 +75,11 @@ class Router:
         )
         bound_to = filter_hash("GET /v2/calls", params)
         records, page = paginate(matched, request.query.get("cursor"), bound_to, PAGE_SIZE)
-        return {"records": records, "calls": page}
+        return {"records": records, "calls": [self.basic(call) for call in page]}
 
     def extensive_calls(self, request: RequestRecord) -> dict[str, Any]:
         # Only the body cursor counts: a ?cursor= on this POST is ignored, as Gong does (§6).
-        body, filters = _body_filter(request)
+        body, filters = body_filter(request)
         call_ids = id_list(filters.get("callIds"), self.max_batch_ids)
         user_ids = id_list(filters.get("primaryUserIds"))
         selector = check_selector(body.get("contentSelector"))
@@ -86,11 +95,10 @@ class Router:
         matched = self.store.select(wanted, filters.get("workspaceId"))
         bound_to = filter_hash("POST /v2/calls/extensive", filters)
         records, page = paginate(matched, body.get("cursor"), bound_to, PAGE_SIZE)
-        calls = [render(call, self.store.blocks(call), selector) for call in page]
-        return {"records": records, "calls": calls}
+        return {"records": records, "calls": [self.call_data(call, selector) for call in page]}
 
     def transcripts(self, request: RequestRecord) -> dict[str, Any]:
-        body, filters = _body_filter(request)
+        body, filters = body_filter(request)
         call_ids = id_list(filters.get("callIds"), self.max_batch_ids)
         window = Window(filters.get("fromDateTime"), filters.get("toDateTime"))
 
@@ -105,16 +113,19 @@ class Router:
         matched = self.store.select(wanted, filters.get("workspaceId"))
         bound_to = filter_hash("POST /v2/calls/transcript", filters)
         records, page = paginate(matched, body.get("cursor"), bound_to, self.transcript_page_size)
-        transcripts = [
-            {"callId": call["id"], "transcript": self.store.transcript(call) or []} for call in page
-        ]
+        transcripts = [self.call_transcript(call) for call in page]
         return {"records": records, "callTranscripts": transcripts}
 
+    # -- what a call looks like on the wire ----------------------------------------------------
 
-def _body_filter(request: RequestRecord) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The body and its filter, both required. The cursor is read from the body's top level,
-    never from the query string (§6)."""
-    body = request.body
-    if not isinstance(body, dict) or not isinstance(body.get("filter"), dict):
-        raise ApiError(400)
-    return body, body["filter"]
+    def basic(self, call: Call) -> Call:
+        return numeric_call(call) if self.numeric_ids else call
+
+    def call_data(self, call: Call, selector: Selector) -> dict[str, Any]:
+        data = render(call, self.store.blocks(call), selector)
+        return numeric_call_data(data) if self.numeric_ids else data
+
+    def call_transcript(self, call: Call) -> dict[str, Any]:
+        call_id = str(call["id"])
+        served_id = transcript_call_id(call_id) if self.numeric_ids else call_id
+        return {"callId": served_id, "transcript": self.store.transcript(call) or []}

@@ -86,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
         latency = emulator.latency_for(request.path)
         if latency > 0:
             time.sleep(latency)
-        fault = emulator._take_fault(request.method, request.path)
+        fault = emulator._take_fault(request)
         kind = fault.kind if fault else None
         if kind == "reset":
             emulator._record(dataclasses.replace(request, fault=kind))

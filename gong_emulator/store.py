@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .extensive import Blocks, make_blocks
 from .protocol import EARLIEST, Call, start_time
+from .quirks import odd_text_blocks, odd_text_call, odd_text_transcript
 from .transcript import Transcript, make_transcript
 from .variety import vary_blocks, vary_call, vary_transcript
 
@@ -20,9 +21,12 @@ if TYPE_CHECKING:
 
 
 class CallStore:
-    def __init__(self, transcript_bytes: int, *, variety: bool = False) -> None:
+    def __init__(
+        self, transcript_bytes: int, *, variety: bool = False, nul_characters: bool = False
+    ) -> None:
         self.transcript_bytes = transcript_bytes
         self.variety = variety  # vary generated data as real accounts do (variety.py)
+        self.nul_characters = nul_characters  # NULs and lone surrogates in text (quirks.py)
         self._lock = threading.Lock()
         self._calls: dict[str, Call] = {}
         self._not_ready: set[str] = set()
@@ -32,6 +36,8 @@ class CallStore:
 
     def add(self, call: Call) -> None:
         call = vary_call(call) if self.variety else dict(call)
+        if self.nul_characters:
+            call = odd_text_call(call)
         with self._lock:
             self._calls[str(call["id"])] = call
 
@@ -99,7 +105,8 @@ class CallStore:
             override = self._blocks.get(str(call["id"]))
         if override is not None:
             return copy.deepcopy(override)
-        return vary_blocks(make_blocks(call)) if self.variety else make_blocks(call)
+        blocks = vary_blocks(make_blocks(call)) if self.variety else make_blocks(call)
+        return odd_text_blocks(str(call["id"]), blocks) if self.nul_characters else blocks
 
     def transcript(self, call: Call) -> Transcript | None:
         """The call's transcript, or None while it is not ready."""
@@ -114,4 +121,6 @@ class CallStore:
         parties: list[dict[str, Any]] = self.blocks(call).get("parties") or []
         speaker_ids = [party["speakerId"] for party in parties if party.get("speakerId")]
         transcript = make_transcript(call_id, speaker_ids, size)
-        return vary_transcript(transcript) if self.variety else transcript
+        if self.variety:
+            transcript = vary_transcript(transcript)
+        return odd_text_transcript(call_id, transcript) if self.nul_characters else transcript
