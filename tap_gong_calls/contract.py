@@ -17,6 +17,7 @@ import re
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from tap_gong_calls.gong.errors import BadResponseError
+from tap_gong_calls.numeric_ids import id_paths, stringify
 from tap_gong_calls.timestamps import from_iso
 
 if TYPE_CHECKING:
@@ -209,6 +210,7 @@ class RecordContract:
         properties: dict[str, Any] = schema.get("properties") or {}
         # Every top-level property, so stream maps and targets see the same shape each time.
         self._nulls: dict[str, None] = dict.fromkeys(properties)
+        self._id_paths = id_paths(schema)
         strict = {*self.key_properties, *self.critical_date_times}
         self._checkers = [
             (name, compiled.settled, compiled.check)
@@ -224,6 +226,8 @@ class RecordContract:
         BadResponseError, naming the stream, the record and the field, on a broken key or an
         unparseable critical date-time.
         """
+        self._source = source
+        self._strings_for_numbers(record)
         for key in self.key_properties:
             self._check_key(record, key, source)
         for name in self.critical_date_times:
@@ -248,9 +252,32 @@ class RecordContract:
         No critical date is required of it (a private call's tombstone has no ``started``),
         and nothing but the keys and ``_sdc_deleted_at`` may come through.
         """
+        self._source = source
+        self._strings_for_numbers(record)
         for key in self.key_properties:
             self._check_key(record, key, source)
         return {**self._nulls, **record}
+
+    def _strings_for_numbers(self, record: dict[str, Any]) -> None:
+        """Ids Gong sent as JSON numbers, made the strings the schema promises (numeric_ids.py)."""
+        for path in self._id_paths:
+            stringify(record, path, self._numeric_id)
+
+    def _numeric_id(self, field: str, value: int) -> None:
+        key = f"{field} (a number)"
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        self.warnings += 1
+        self._logger.warning(
+            "Gong sent %s whose %s is the JSON number %d, not a string (schema %s): written as "
+            "the string %r, exactly; further such ids of this field are not logged",
+            self._source,
+            field,
+            value,
+            self.stream_name,
+            str(value),
+        )
 
     def _check_key(self, record: dict[str, Any], key: str, source: str) -> None:
         value = record.get(key, _MISSING)

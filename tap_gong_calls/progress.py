@@ -27,6 +27,8 @@ class RunStats:
     transcripts_pending: int | None = None  # date range: ids waiting (late_transcripts.py)
     transcripts_arrived: int = 0  # of the ids pending from earlier runs
     schema_warnings: int = 0  # fields that did not match their schema (contract.py)
+    nul_removed: int = 0  # NUL characters removed from Gong's answers (gong/text.py)
+    surrogates_replaced: int = 0  # lone UTF-16 surrogates replaced
     requests: int = 0
     rate_limited: int = 0
     seconds_waited: float = 0.0
@@ -68,6 +70,7 @@ class RunStats:
         child_records: dict[str, int],
         pending: tuple[int, int] | None,
         schema_warnings: int,
+        text_cleaned: tuple[int, int] = (0, 0),
     ) -> None:
         """What the Summary says of what reached stdout (``pending``: ids waiting, arrived)."""
         self.emitted = emitted
@@ -75,6 +78,7 @@ class RunStats:
         if pending is not None:
             self.transcripts_pending, self.transcripts_arrived = pending
         self.schema_warnings = schema_warnings
+        self.nul_removed, self.surrogates_replaced = text_cleaned
 
     def request_sent(self) -> None:
         with self._lock:
@@ -125,6 +129,10 @@ class RunStats:
             )
         if self.schema_warnings:  # absent on a clean run, so the usual line stays short
             children += f"schema warnings: {self.schema_warnings}, "
+        if self.nul_removed:
+            children += f"NUL characters removed: {self.nul_removed}, "
+        if self.surrogates_replaced:
+            children += f"lone surrogates replaced: {self.surrogates_replaced}, "
         return (
             f"Summary: requested {requested}, emitted {self.emitted}, missing {self.missing}, "
             f"private: {self.private_tombstoned} tombstoned, {children}requests {self.requests}, "

@@ -145,10 +145,35 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.IntegerType(nullable=False, minimum=1, maximum=1_000_000),
         default=5000,
         title="Daily Request Budget",
-        description="The most requests the tap sends in any 24 hours, counted across runs "
-        "in the state. Gong allows 10,000 a day per company, shared by every integration: "
+        description="The most requests the tap sends in any 24 hours, counted across every "
+        "run of the company's Gong host in the request ledger (request_ledger) and the "
+        "state. Gong allows 10,000 a day per company, shared by every integration: "
         "the default leaves half to the others. A run that reaches it stops cleanly (exit "
         "0) with a STATE the next run resumes from (1-1000000).",
+    ),
+    th.Property(
+        "remove_nul_characters",
+        th.BooleanType(nullable=False),
+        default=True,
+        title="Remove NUL Characters",
+        description="Remove U+0000 from every string the tap writes (values and keys, at any "
+        "depth), counted in the Summary and named once per stream and field in a warning: "
+        "PostgreSQL refuses it in text and JSON columns, and one would stop every load of "
+        "that call. Set false for a target that keeps it. Lone UTF-16 surrogates, which no "
+        "UTF-8 target stores, are always replaced with U+FFFD.",
+    ),
+    th.Property(
+        "request_ledger",
+        th.StringType(nullable=True),
+        secret=True,  # a PostgreSQL URL may hold a password
+        title="Request Ledger",
+        description="Where every run records the requests it sends to your company's Gong "
+        "host, so that the daily request budget holds across full refreshes, state ids, "
+        "environments and runs at once. Unset: a file in the user's cache folder "
+        "($XDG_CACHE_HOME or ~/.cache, tap-gong-calls/), for the runs of one machine; an "
+        "absolute folder path: that folder; a postgresql:// URL (the warehouse or Meltano's "
+        "system database; pip install 'tap-gong-calls[postgres]'): one small table, for CI "
+        "runners whose disk does not survive. A ledger that cannot be read fails the run.",
     ),
     th.Property(
         "request_timeout_seconds",

@@ -126,6 +126,7 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
             # Every run's last STATE carries what it sent (a failed one's too).
             self.write_bookmark(run.usage_entry())
             self.logger.info(self.summary())
+            run.close()
         done = self.stats.emitted + self.stats.private_tombstoned + self.stats.missing
         run.report(done, self.stream_state.get("replication_key_value"))
 
@@ -152,6 +153,7 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
                 for stream in (self, *self.child_streams)
                 if isinstance(stream, ValidatedStream)
             ),
+            text_cleaned=(self.client.text.removed, self.client.text.replaced),
         )
         return self.stats.summary()
 

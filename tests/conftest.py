@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,10 @@ from tests.tap_runner import CREDENTIALS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+# The tap records its requests in a ledger in the user's cache folder (gong/ledger.py): the
+# tests' runs keep theirs out of the developer's. tests/tap_runner.py gives each run its own.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="tap-gong-calls-tests-cache-")
 
 
 # -- the Gong emulator -----------------------------------------------------------------------

@@ -133,6 +133,7 @@ def start_tap(
         stderr=stderr,
         text=True,
         cwd=folder,
+        env={**os.environ, "XDG_CACHE_HOME": str(folder)},  # a request ledger of its own
     )
 
 
@@ -167,7 +168,8 @@ def run_tap(
             capture_output=True,
             text=True,
             timeout=timeout,
-            env={**os.environ, **(env or {})},
+            # A request ledger of its own, unless the test shares one between runs.
+            env={**os.environ, "XDG_CACHE_HOME": folder, **(env or {})},
             cwd=folder,  # no stray .env of the developer's is picked up
             check=False,
         )

@@ -151,7 +151,10 @@ def test_every_sentence_is_checked_however_it_is_walked(caplog, sentence, warned
     ("value", "problem"),
     [
         (None, "id is None, not a string of 1-20 digits"),
-        (7782342274025937895, "id is 7782342274025937895, not a string of 1-20 digits"),
+        # A JSON number is an id written as a string (numeric_ids.py), then checked as one.
+        (-5, "id is '-5', not a string of 1-20 digits"),
+        (True, "id is True, not a string of 1-20 digits"),
+        (7.5, "id is 7.5, not a string of 1-20 digits"),
         ("12a", "id is '12a', not a string of 1-20 digits"),
         ("123\n", "id is '123\\n', not a string of 1-20 digits"),
         ("", "id is '', not a string of 1-20 digits"),
@@ -165,6 +168,23 @@ def test_a_broken_key_fails_naming_stream_record_and_field(value, problem):
         f"Gong sent a call (id 'x') that does not match the calls schema: {problem}"
     )
     assert "\n" not in str(raised.value)
+
+
+def test_ids_sent_as_json_numbers_are_written_as_strings_exactly_with_one_warning(caplog):
+    checker = contract("call_participants")
+    party = {**example_records("call_participants")[0], "callId": 7782342274025937895, "id": 1}
+    party["userId"] = 9223372036854775807  # 19 digits: beyond a float's exact integers
+    record = checker.check(party, "a party")
+    again = checker.check({**party, "callId": 7782342274025937896}, "a party")
+    assert (record["callId"], record["id"], record["userId"]) == (
+        "7782342274025937895",
+        "1",
+        "9223372036854775807",
+    )
+    assert again["callId"] == "7782342274025937896"
+    warned = warnings_of(caplog)
+    assert len(warned) == 3  # one per field, not per record
+    assert "callId is the JSON number 7782342274025937895" in " ".join(warned)
 
 
 @pytest.mark.parametrize("key", ["callId", "id"])

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, cast
 import psycopg
 import pytest
 
-from tap_gong_calls.gong.ledger import LedgerError, mask_url, open_ledger
+from tap_gong_calls.gong.ledger import LedgerError, mask_url
+from tap_gong_calls.gong.ledgers import open_ledger
 
 if TYPE_CHECKING:
     from tap_gong_calls.gong.ledger import RequestLedger
@@ -122,7 +123,7 @@ def test_file_ledger_refusal_records_nothing(tmp_path: Path) -> None:
 SPEND_LOOP = """
 import datetime, os, sys, time
 from pathlib import Path
-from tap_gong_calls.gong.ledger import open_ledger
+from tap_gong_calls.gong.ledgers import open_ledger
 
 folder, host, now, go = sys.argv[1:]
 ledger = open_ledger(None, host, cache_dir=Path(folder))

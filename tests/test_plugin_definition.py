@@ -96,7 +96,8 @@ def test_plugin_metadata_matches_about(about: dict[str, Any], plugin: dict[str, 
     secrets = {n for n, s in about["settings"]["properties"].items() if s.get("secret")}
     groups = plugin["settings_group_validation"]
     assert groups == [["access_key", "access_key_secret"], ["access_token"]]
-    assert {name for group in groups for name in group} == secrets, FIX
+    # request_ledger is secret for the password a PostgreSQL URL may hold: no way to log in.
+    assert {name for group in groups for name in group} == secrets - {"request_ledger"}, FIX
 
 
 @pytest.mark.parametrize("file", list(DEFINITIONS))

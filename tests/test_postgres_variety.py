@@ -16,7 +16,14 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from gong_emulator import CRM_VALUES, NEW_ENUM_VALUES, GongEmulator, seed_calls
+from gong_emulator import (
+    CRM_VALUES,
+    NEW_ENUM_VALUES,
+    NUL_CRM_FIELD,
+    GongEmulator,
+    carries_odd_text,
+    seed_calls,
+)
 from tests.meltano_helpers import new_database, tap_env, target_env
 
 if TYPE_CHECKING:
@@ -120,3 +127,61 @@ def test_drifting_data_lands_as_sent_in_all_four_tables(
         assert same_json(transcript, transcripts[call_id]), call_id
         assert transcript[0]["speakerId"] is None
         assert transcript[0]["topic"] is None
+
+
+def test_nul_characters_lone_surrogates_and_numeric_ids_load_into_postgresql(
+    meltano_project: MeltanoProject,
+    postgres_url: str,
+    tmp_path: Path,
+) -> None:
+    """One NUL would stop target-postgres for good (`PostgreSQL text fields cannot contain NUL
+    (0x00) bytes`; `\\u0000 cannot be converted to text` in jsonb): the tap removes them, in a
+    title, a transcript sentence and a CRM value, and ids sent as numbers load as strings."""
+    with (
+        GongEmulator(
+            access_key=f"key-{secrets.token_hex(8)}",
+            access_key_secret=f"secret-{secrets.token_hex(16)}",
+            nul_characters=True,
+            numeric_ids=True,
+        ) as emu,
+        new_database(postgres_url) as db,
+    ):
+        emu.add_calls(seed_calls(4, "2024-05-01T00:00:00Z"))  # two of each quirk
+        ids = list(emu.calls)
+        env = {
+            **tap_env(emu, streams=None, start_date="2024-05-01T00:00:00Z"),
+            **target_env(db),
+            "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
+        }
+
+        run = meltano_project.check("run", "tap-gong-calls", "target-postgres", env=env)
+
+        titles = {call_id: emu.calls[call_id]["title"] for call_id in ids}
+        with psycopg.connect(make_conninfo(**db)) as conn:
+            loaded = {table: rows(conn, table) for table in STREAMS}
+
+    assert "NUL characters removed: 6" in run.stderr  # title, sentence, CRM value: 2 calls
+    calls = {row["id"]: row for row in loaded["calls"]}
+    assert sorted(calls) == sorted(ids)  # numeric ids included, as strings
+    for call_id, row in calls.items():
+        assert row["title"] == titles[call_id].replace("\x00", "")
+        assert "\x00" not in json.dumps(row, default=str)
+    odd = [c for c in ids if carries_odd_text(c)]
+    assert odd
+    assert all(calls[c]["customData"].endswith("\ufffd") for c in odd)
+    transcripts = {row["callId"]: row["transcript"] for row in loaded["call_transcripts"]}
+    assert sorted(transcripts) == sorted(ids)
+    assert all("\\u0000" not in json.dumps(t) for t in transcripts.values())
+    details = {row["callId"]: row for row in loaded["call_details"]}
+    for call_id in odd:
+        values = [
+            field["value"]
+            for system in details[call_id]["context"]
+            for obj in system["objects"]
+            for field in obj.get("fields") or []
+            if field["name"] == NUL_CRM_FIELD
+        ]
+        assert values == ["Imported from the old CRM"]
+    parties = loaded["call_participants"]
+    assert {row["callId"] for row in parties} == set(ids)
+    assert all(isinstance(row["id"], str) for row in parties)

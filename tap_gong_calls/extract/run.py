@@ -11,6 +11,7 @@ it does not fit whole; either way ``report`` logs the one line that says so (gon
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from tap_gong_calls.extract.admission import WindowGate
 from tap_gong_calls.extract.date_range import DateRangeRun
@@ -25,6 +26,7 @@ from tap_gong_calls.extract.windows import (
 )
 from tap_gong_calls.gong.budget import BudgetReachedError, RequestBudget, read_usage
 from tap_gong_calls.gong.calls import CallsApi
+from tap_gong_calls.gong.ledgers import open_ledger
 from tap_gong_calls.state import read_bookmark
 from tap_gong_calls.timestamps import utc_now
 
@@ -67,7 +69,11 @@ class ExtractionRun:
         self.stats = stats
         self.logger = logger
         limit = int(config["daily_request_budget"])
-        self.budget = RequestBudget(limit, read_usage(stream_state))
+        # Keyed by the Gong host, so by company: every pipeline of the company shares it.
+        self.ledger = open_ledger(
+            config.get("request_ledger"), urlparse(str(config["api_url"])).netloc
+        )
+        self.budget = RequestBudget(limit, read_usage(stream_state), self.ledger)
         client.use_budget(self.budget)
         stats.set_budget(limit, self.budget.used_before)
         workspace_id = config.get("workspace_id")
@@ -108,6 +114,10 @@ class ExtractionRun:
     def usage_entry(self) -> dict[str, Any]:
         """What every run's last STATE carries (a failed one's too): the requests it sent."""
         return self.budget.state_entry()
+
+    def close(self) -> None:
+        """Let go of the ledger (its file lock or database connection)."""
+        self.ledger.close()
 
     def finish(self) -> bool:
         """Complete a full re-import that read everything; whether one was."""

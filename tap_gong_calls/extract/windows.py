@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tap_gong_calls.extract.batch import CallBatch, Window
-from tap_gong_calls.gong.api import BATCH_SIZE, EXTENSIVE, LISTING, TRANSCRIPT, call_id
+from tap_gong_calls.gong.api import BATCH_SIZE, EXTENSIVE, LISTING, TRANSCRIPT, call_id, callid_of
 from tap_gong_calls.timestamps import parse_utc
 
 if TYPE_CHECKING:
@@ -87,11 +87,15 @@ def _page_batches(
         endpoint = TRANSCRIPT
     else:
         endpoint = EXTENSIVE if selection.needs_blocks else LISTING
-    seen: set[str] = set()  # a call can move between pages while Gong pages; once is enough
+    # A call can move between pages while Gong pages, or come again when a listing restarts
+    # (an expired cursor): once is enough.
+    seen: set[str] = set()
     for page in api.pages(endpoint, filters):
         items, total, more = page.items, page.total, page.more
         if endpoint == TRANSCRIPT:
-            yield CallBatch(transcripts=tuple(items), transcripts_asked=True), items, total, more
+            fresh = [item for item in items if callid_of(item) not in seen]
+            seen.update(callid_of(item) for item in fresh)
+            yield CallBatch(transcripts=tuple(fresh), transcripts_asked=True), items, total, more
             continue
         fresh = [item for item in items if call_id(item, endpoint) not in seen]
         seen.update(call_id(item, endpoint) for item in fresh)

@@ -66,6 +66,20 @@ TRANSCRIPT = Endpoint(
     "POST", "/v2/calls/transcript", "callTranscripts", "body", TRANSCRIPT_SCOPE, (NO_CALLS_FOUND,)
 )
 
+# Which stream each part of an answer feeds: what a field the client cleaned is reported under
+# (text.py), by the longest matching prefix of its JSON path.
+STREAM_OF_PATH = {
+    "call": "calls",  # GET /v2/calls/{id}
+    "calls": "calls",  # the listing
+    "calls[].metaData": "calls",  # extensive
+    "calls[].parties": "call_participants",
+    "calls[].content": "call_details",
+    "calls[].interaction": "call_details",
+    "calls[].collaboration": "call_details",
+    "calls[].context": "call_details",
+    "callTranscripts": "call_transcripts",
+}
+
 
 def call_id(item: dict[str, Any], endpoint: Endpoint) -> str:
     """The id of an extensive item (or a listed call as one), or a clear error."""

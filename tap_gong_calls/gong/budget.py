@@ -1,9 +1,13 @@
 """The daily request budget: how many requests the tap may still send, counted across runs.
 
 Gong allows a company 10,000 requests a day, shared by every integration, and sends no header
-saying how many are left: a client can only count its own. So each run records what it sent,
-by hour, in the state (``bookmarks.calls.requests``: ``[["2024-06-11T14:00:00Z", 37], ...]``),
-and the next run subtracts what the last 24 hours used from ``daily_request_budget``.
+saying how many are left: a client can only count its own. So every request is recorded, by
+hour, in two places: the quota ledger of the company's Gong host (ledger.py: a file in the
+user's cache folder, or a PostgreSQL table, ``request_ledger``), which every run of every
+pipeline, state id and environment reads and writes as it sends; and the state
+(``bookmarks.calls.requests``: ``[["2024-06-11T14:00:00Z", 37], ...]``), which travels with the
+pipeline to runners whose disk does not survive. A run counts, hour by hour, the larger of the
+two, and subtracts what the last 24 hours used from ``daily_request_budget``.
 
 Hours are whole buckets: a bucket counts until every request in it is more than 24 hours old,
 that is for 25 hours from its start. That can only under-spend, never over-spend, and keeps
@@ -31,6 +35,8 @@ from tap_gong_calls.timestamps import format_utc, parse_utc, utc_now
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from tap_gong_calls.gong.ledger import RequestLedger
 
 HOUR = datetime.timedelta(hours=1)
 DAY = datetime.timedelta(hours=24)
@@ -111,12 +117,25 @@ class RequestBudget:
     Thread-safe. ``limit`` None: no budget (every method says yes).
     """
 
-    def __init__(self, limit: int | None, used_before: Usage | None = None) -> None:
-        """``limit``: daily_request_budget (None: no limit); ``used_before``: earlier runs'."""
+    def __init__(
+        self,
+        limit: int | None,
+        used_before: Usage | None = None,
+        ledger: RequestLedger | None = None,
+    ) -> None:
+        """``limit``: daily_request_budget (None: no limit); ``used_before``: earlier runs' in
+        the state; ``ledger``: the company's quota ledger, shared with runs elsewhere."""
         self.limit = limit
-        self.usage: Usage = dict(used_before or {})
+        self.ledger = ledger
         now = utc_now()
-        self.used_before = sum(recent(self.usage, now).values())
+        in_state = recent(dict(used_before or {}), now)
+        in_ledger = recent(ledger.usage(now), now) if ledger is not None else {}
+        hours = set(in_state) | set(in_ledger)
+        self.usage: Usage = {h: max(in_state.get(h, 0), in_ledger.get(h, 0)) for h in hours}
+        # What the state knows and the ledger does not (runs on a runner whose ledger is gone):
+        # the ledger counts it on top of its own total whenever it decides.
+        self._beyond_ledger = sum(max(0, n - in_ledger.get(h, 0)) for h, n in in_state.items())
+        self.used_before = sum(self.usage.values())
         self.free = math.inf if limit is None else max(0, limit - self.used_before)
         self.allowance = self.free  # what this run started with
         self.held = 0
@@ -152,17 +171,24 @@ class RequestBudget:
             self.closed = True
 
     def spend(self) -> None:
-        """Count one request about to be sent, or raise BudgetReachedError if none is left."""
+        """Count one request about to be sent, or raise BudgetReachedError if none is left:
+        in this run, or in the ledger, which runs at once elsewhere may have filled."""
         with self._lock:
-            if self.held > 0:
-                self.held -= 1
-            elif self.free > 0:
-                self.free -= 1
-            else:
+            if self.held <= 0 and self.free <= 0:
                 self.closed = True
                 raise BudgetReachedError
+            now = utc_now()
+            hour = hour_of(now)
+            if self.ledger is not None and not self.ledger.try_spend(
+                hour, limit=self.limit, offset=self._beyond_ledger, now=now
+            ):
+                self.closed = True
+                raise BudgetReachedError
+            if self.held > 0:
+                self.held -= 1
+            else:
+                self.free -= 1
             self.sent += 1
-            hour = hour_of(utc_now())
             self.usage[hour] = self.usage.get(hour, 0) + 1
 
     def state_entries(self) -> list[list[Any]]:
@@ -171,15 +197,21 @@ class RequestBudget:
             return usage_entries(self.usage, utc_now())
 
     def used_in_window(self) -> int:
-        """Requests sent in the last 24 hours, this run's included."""
-        with self._lock:
-            return sum(recent(self.usage, utc_now()).values())
+        """Requests sent in the last 24 hours, this run's and other runs' in the ledger."""
+        return sum(recent(self._current_usage(), utc_now()).values())
 
     def returns_at(self, needed: int) -> datetime.datetime:
         """When ``needed`` requests fit in the daily budget again."""
+        return when_available(self._current_usage(), self.limit or 0, needed, utc_now())
+
+    def _current_usage(self) -> Usage:
+        """This run's view of the usage, with what runs elsewhere wrote to the ledger since."""
         with self._lock:
             usage = dict(self.usage)
-        return when_available(usage, self.limit or 0, needed, utc_now())
+        if self.ledger is not None:
+            for hour, count in self.ledger.usage(utc_now()).items():
+                usage[hour] = max(usage.get(hour, 0), count)
+        return usage
 
     def fits(self, needed: int) -> bool:
         """Whether work of ``needed`` requests fits whole; if not, nothing more starts."""

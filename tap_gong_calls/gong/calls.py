@@ -13,6 +13,7 @@ from singer_sdk.exceptions import FatalAPIError
 
 from tap_gong_calls.gong.api import BY_ID, EXTENSIVE, LISTING, TRANSCRIPT, call_id, callid_of
 from tap_gong_calls.gong.errors import BadResponseError, GongAuthError, NotFoundError
+from tap_gong_calls.gong.paging import paginate
 from tap_gong_calls.timestamps import format_utc
 
 if TYPE_CHECKING:
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from tap_gong_calls.gong.api import Endpoint
-    from tap_gong_calls.gong.client import GongClient, Item, JSONBody, Page
+    from tap_gong_calls.gong.client import GongClient
+    from tap_gong_calls.gong.paging import Item, JSONBody, Page
 
 
 class ExtensiveRefusedError(Exception):
@@ -65,12 +67,12 @@ class CallsApi:
         exactly the blocks the selected streams need.
         """
         if endpoint.cursor_in == "query":
-            pages = self.client.paginate(endpoint, params=filters)
+            pages = paginate(self.client, endpoint, params=filters)
         else:
             body: JSONBody = {"filter": filters}
             if endpoint == EXTENSIVE and self.content_selector:
                 body["contentSelector"] = self.content_selector
-            pages = self.client.paginate(endpoint, body=body)
+            pages = paginate(self.client, endpoint, body=body)
         try:
             for listed in pages:
                 page = listed

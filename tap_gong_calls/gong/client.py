@@ -19,27 +19,30 @@ from typing import TYPE_CHECKING, Any, Protocol
 import requests
 from requests.adapters import HTTPAdapter
 
-from tap_gong_calls.gong.api import LISTING
+from tap_gong_calls.gong.api import LISTING, STREAM_OF_PATH
 from tap_gong_calls.gong.errors import (
-    BadResponseError,
     GongUnavailableError,
     NotFoundError,
     RateLimitedError,
     check_response,
+    endpoint_of,
 )
 from tap_gong_calls.gong.http import JSONBody, authenticator, json_object, server_time, tls_reason
 from tap_gong_calls.gong.limits import RateControl
 from tap_gong_calls.gong.retries import TRANSIENT_ERRORS, RetryPolicy
+from tap_gong_calls.gong.text import StreamOf, TextCleaner
 from tap_gong_calls.timestamps import format_utc, utc_now
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Mapping
 
-    from tap_gong_calls.gong.api import Endpoint
     from tap_gong_calls.progress import RunStats
 
 Item = dict[str, Any]
+
+
+_STREAM_OF = StreamOf(STREAM_OF_PATH)
 
 
 class Spender(Protocol):
@@ -60,16 +63,6 @@ class Answer:
 
     body: JSONBody
     size: int
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a cursor-paged endpoint."""
-
-    items: list[Item]  # the endpoint's records_key list, each an object
-    total: int  # records.totalRecords, or the items' count when Gong gave none
-    more: bool  # a cursor to a next page came with it
-    size: int  # bytes of JSON it came in (what sizes transcript requests)
 
 
 class GongClient:
@@ -192,58 +185,12 @@ class GongClient:
             if not LISTING.says_empty(exc.gong_messages):  # "no calls in that minute": a yes
                 raise
 
-    def paginate(
-        self,
-        endpoint: Endpoint,
-        *,
-        params: dict[str, str] | None = None,
-        body: JSONBody | None = None,
-    ) -> Iterator[Page]:
-        """Each page of a cursor-paged ``endpoint``; its empty-result 404 means no pages.
-
-        Gong wants every other input unchanged on the next page; the cursor goes where the
-        endpoint table says (a query cursor on POST is ignored).
-        """
-        key = endpoint.records_key
-        assert key is not None, f"{endpoint} is not paged"
-        cursor: str | None = None
-        while True:
-            page_params = dict(params or {})
-            page_body = dict(body or {})
-            if cursor:
-                (page_params if endpoint.cursor_in == "query" else page_body)["cursor"] = cursor
-            try:
-                answer = self.request(
-                    endpoint.method,
-                    endpoint.path,
-                    params=page_params or None,
-                    body=page_body or None,
-                )
-            except NotFoundError as exc:
-                if cursor is None and endpoint.says_empty(exc.gong_messages):
-                    return
-                raise
-            records = answer.body.get("records")
-            if not isinstance(records, dict):
-                raise BadResponseError(
-                    f"Gong answered {endpoint} without the 'records' paging object"
-                )
-            items = answer.body.get(key)
-            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-                raise BadResponseError(f"Gong answered {endpoint} without a '{key}' list")
-            total = records.get("totalRecords")
-            next_cursor = records.get("cursor")
-            yield Page(
-                items,
-                total if isinstance(total, int) else len(items),
-                bool(next_cursor),
-                answer.size,
-            )
-            if not next_cursor:
-                return
-            if next_cursor == cursor:
-                raise BadResponseError(f"Gong repeated the same cursor on {endpoint}")
-            cursor = str(next_cursor)
+    @cached_property
+    def text(self) -> TextCleaner:
+        """What cleans Gong's answers of text no target can store, and counts it."""
+        return TextCleaner(
+            remove_nul=bool(self.config.get("remove_nul_characters", True)), logger=self.logger
+        )
 
     @property
     def rate(self) -> float:
@@ -275,4 +222,6 @@ class GongClient:
         with self._lock:
             if self.server_time is None:
                 self.server_time = server_time(response)
-        return Answer(json_object(response), len(response.content))
+        body = json_object(response)
+        self.text.clean(body, response.content, endpoint_of(response), _STREAM_OF)
+        return Answer(body, len(response.content))

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     import requests
 
 
+# Gong's 400 for a cursor it no longer honours (docs/gong-api-behaviour.md §16).
+CURSOR_EXPIRED = "cursor has expired"
+
+
 def check_response(response: requests.Response, *, api_url: str, max_retry_after: float) -> None:
     """Raise the exception that says what an answer of Gong that is not a success means."""
     status = response.status_code
@@ -42,6 +46,8 @@ def check_response(response: requests.Response, *, api_url: str, max_retry_after
         )
     if status == 404:
         raise NotFoundError(response, endpoint)
+    if status == 400 and any(CURSOR_EXPIRED in m.lower() for m in gong_errors(response)[0]):
+        raise CursorExpiredError(describe(response, endpoint))
     if status >= 400:
         raise FatalAPIError(f"Gong rejected the request: {describe(response, endpoint)}")
 
@@ -122,6 +128,10 @@ class RateLimitedError(RetriableAPIError):
 
 class QuotaExhaustedError(FatalAPIError):
     """A ``Retry-After`` longer than the tap may sleep: the daily quota is gone."""
+
+
+class CursorExpiredError(FatalAPIError):
+    """400 "cursor has expired": the listing restarts from its first page (client.paginate)."""
 
 
 class BadResponseError(FatalAPIError):

@@ -23,7 +23,6 @@ import contextlib
 import datetime
 import fcntl
 import hashlib
-import importlib
 import json
 import os
 import re
@@ -31,6 +30,8 @@ import secrets
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from singer_sdk.exceptions import FatalAPIError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -55,8 +56,11 @@ CHECK_FILE = (
 )
 
 
-class LedgerError(Exception):
-    """The request ledger cannot be opened, read or written; the message says where and why."""
+class LedgerError(FatalAPIError):
+    """The request ledger cannot be opened, read or written; the message says where and why.
+
+    Fatal: a run that cannot count its requests where every run of the company counts them
+    must not send any."""
 
 
 class RequestLedger(Protocol):
@@ -232,32 +236,3 @@ class FileLedger:
                 os.close(folder)
         except OSError as exc:
             raise ledger_error(self.where, f"cannot be written ({exc})", CHECK_FOLDER) from exc
-
-
-def open_ledger(setting: str | None, host: str, *, cache_dir: Path | None = None) -> RequestLedger:
-    """The ledger ``setting`` names for the Gong ``host`` (``cache_dir`` replaces the user's
-    cache folder, for tests); LedgerError if it is no accepted form or cannot be opened."""
-    host = normalize_host(host)
-    text = (setting or "").strip()
-    if not text:
-        return FileLedger(cache_dir or default_folder(), host)
-    if text.lower().startswith(("postgresql://", "postgres://")):
-        try:
-            importlib.import_module("psycopg")
-        except ImportError as exc:
-            raise LedgerError(
-                f"{SETTING} is a PostgreSQL URL ({mask_url(text)}), and psycopg cannot be "
-                f"imported ({exc}): pip install 'tap-gong-calls[postgres]'"
-            ) from exc
-        from tap_gong_calls.gong.ledger_postgres import PostgresLedger  # noqa: PLC0415 - needs psycopg
-
-        return PostgresLedger(text, host)
-    if text.startswith(("/", "~")):
-        try:
-            folder = Path(text).expanduser()
-        except RuntimeError as exc:  # ~user that does not exist
-            raise LedgerError(f"{SETTING}: {text!r} names no folder ({exc}). {ACCEPTED}") from exc
-        if not folder.is_absolute() or (folder.exists() and not folder.is_dir()):
-            raise LedgerError(f"{SETTING}: {text!r} is not a folder. {ACCEPTED}")
-        return FileLedger(folder, host)
-    raise LedgerError(f"{SETTING}: {mask_url(text)!r} is not a ledger. {ACCEPTED}")
