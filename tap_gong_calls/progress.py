@@ -11,6 +11,10 @@ if TYPE_CHECKING:
     import logging
 
 
+# How the Summary says what was done with private calls, by the private_calls setting.
+PRIVATE_DONE = {"exclude": "tombstoned", "metadata": "metadata only", "include": "in full"}
+
+
 @dataclass
 class RunStats:
     """What a user wants to know about a run: progress, cost in requests, time lost to limits.
@@ -21,7 +25,8 @@ class RunStats:
     requested: int | None = None  # known in ids mode only
     emitted: int = 0
     missing: int = 0
-    private_tombstoned: int = 0  # private calls emitted as tombstones (tombstones.py)
+    private_tombstoned: int = 0  # private calls written as tombstones or as metadata only
+    private_calls: str = "exclude"  # what was done with them: the private_calls setting
     child_records: dict[str, int] = field(default_factory=dict)  # per selected child stream
     transcripts_not_ready: int | None = None  # None unless transcripts are selected
     transcripts_pending: int | None = None  # date range: ids waiting (late_transcripts.py)
@@ -43,6 +48,10 @@ class RunStats:
     def set_budget(self, limit: int, used_before: int) -> None:
         """The daily request budget of the run, and what the last 24 hours used before it."""
         self.budget, self.budget_used_before = limit, used_before
+
+    def set_private_calls(self, setting: str) -> None:
+        """What the run does with private calls (the private_calls setting)."""
+        self.private_calls = setting
 
     def set_requested(self, calls: int) -> None:
         """The calls a call_ids run was asked for."""
@@ -135,7 +144,8 @@ class RunStats:
             children += f"lone surrogates replaced: {self.surrogates_replaced}, "
         return (
             f"Summary: requested {requested}, emitted {self.emitted}, missing {self.missing}, "
-            f"private: {self.private_tombstoned} tombstoned, {children}requests {self.requests}, "
+            f"private: {self.private_tombstoned} {PRIVATE_DONE.get(self.private_calls, '')}, "
+            f"{children}requests {self.requests}, "
             f"429s {self.rate_limited}, seconds waited {self.seconds_waited:.1f}, "
             f"elapsed {elapsed:.1f}s"
             + ("" if self.rate is None else f", rate at end {self.rate:.2f}/s")

@@ -12,6 +12,7 @@ import ipaddress
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk import typing as th
 
@@ -26,6 +27,18 @@ _GONG_ID = re.compile(r"[0-9]{1,20}")
 LOOPBACK_HOSTS = ("localhost",)
 # What a connection check needs; the rest of the settings say what a run extracts.
 CONNECTION_SETTINGS = ("access_key", "access_key_secret", "access_token", "api_url")
+
+
+# The private_calls values; the first is the default.
+PRIVATE_CALLS = ("metadata", "exclude", "include")
+
+
+def private_calls_of(config: Mapping[str, Any]) -> str:
+    """What the run does with private calls: private_calls, else the deprecated
+    exclude_private_calls: true, else metadata."""
+    if setting := config.get("private_calls"):
+        return str(setting)
+    return "exclude" if config.get("exclude_private_calls") is True else PRIVATE_CALLS[0]
 
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -105,14 +118,31 @@ CONFIG_SCHEMA = th.PropertiesList(
         "re-reads, to pick up calls Gong makes visible late (0-365).",
     ),
     th.Property(
+        "company_time_zone",
+        th.StringType(nullable=True),
+        title="Company Time Zone",
+        description="The IANA time zone of your Gong company (e.g. America/New_York; unset: "
+        "UTC). Gong filters answered scorecards by days in it; each run reads again the day "
+        "before its bookmark, which also absorbs a zone set a few hours off.",
+    ),
+    th.Property(
+        "private_calls",
+        th.StringType(nullable=True, allowed_values=list(PRIVATE_CALLS)),
+        title="Private Calls",
+        description="What to load of a call set private in Gong, whose content is for its "
+        "owner, participants and those they share it with. metadata (the default): its calls "
+        "row keeps only what Gong shows everyone (id, scheduled, started, primaryUserId, "
+        "workspaceId, isPrivate; every other field null), and its participants, details, "
+        "transcript and reviews are never written (tombstones blank those loaded before); its "
+        "transcript is never requested. exclude: a tombstone in every stream, calls too. "
+        "include: everything, as for any call.",
+    ),
+    th.Property(
         "exclude_private_calls",
-        th.BooleanType(nullable=False),
-        default=False,
+        th.BooleanType(nullable=True),
         title="Exclude Private Calls",
-        description="Do not load calls whose isPrivate is true: each private call a run "
-        "lists goes out as a tombstone (keys and _sdc_deleted_at, every other field null) "
-        "in every selected stream, so a copy loaded before it turned private is blanked; "
-        "its transcript is never requested.",
+        description="Deprecated: true is private_calls: exclude (with a warning); false "
+        "leaves private_calls at its default.",
     ),
     th.Property(
         "transcript_wait_days",
@@ -202,6 +232,15 @@ def config_errors(config: Mapping[str, Any]) -> list[str]:
         errors.append(
             "Nothing to extract: set call_ids (calls by id) or start_date (date-range mode)."
         )
+    if (zone := get("company_time_zone")) and not _is_time_zone(str(zone)):
+        errors.append(
+            f"company_time_zone {zone!r} is not an IANA time zone name (e.g. America/New_York)."
+        )
+    if get("exclude_private_calls") is True and get("private_calls") not in (None, "exclude"):
+        errors.append(
+            f"exclude_private_calls: true and private_calls: {get('private_calls')} disagree: "
+            f"remove exclude_private_calls (deprecated) and keep private_calls."
+        )
     call_ids = get("call_ids")
     if isinstance(call_ids, list):
         errors += [
@@ -283,3 +322,22 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:  # a host name
         return False
+
+
+def deprecation_warnings(config: Mapping[str, Any]) -> list[str]:
+    """Settings that still work, and what replaces them."""
+    if config.get("exclude_private_calls") is None:
+        return []
+    return [
+        "exclude_private_calls is deprecated: set private_calls to exclude (what "
+        "exclude_private_calls: true did), metadata (the default: a private call keeps only "
+        "what Gong shows everyone) or include."
+    ]
+
+
+def _is_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return False
+    return True

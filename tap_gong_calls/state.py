@@ -5,12 +5,15 @@ Only the ``calls`` stream keeps state; its children share its bookmark.
 - ``replication_key``, ``replication_key_value``: the bookmark, every call that started
   before it was emitted. Owner: this module (``read_bookmark``, ``RangeBookmark``).
 - ``workspace_id``: the filter the bookmark was made under. Owner: this module.
-- ``requests``: the requests sent, by hour, for the daily budget. Owner: gong/budget.py
-  (``read_usage``).
+- ``requests``: the requests sent, by hour, for the daily budget. Owner: gong/budget.py.
 - ``pending_transcripts``: calls whose transcript was not ready yet. Owner:
   extract/late_transcripts.py (``PendingTranscripts``).
 - ``reimport_version``: the table version of a full re-import not complete yet. Owner:
   extract/reimport.py (``version_in_progress``).
+
+``answered_scorecards`` keeps a state of its own (``bookmarks.answered_scorecards``):
+``review_day``, the company-time-zone day of the last complete read, which the next run reads
+again (extract/reviews.py). The other streams beside the calls are read whole every run.
 
 A state the tap cannot read fails the run before any request (extract/run.py
 ``check_calls_state``, from the tap's ``load_state``), instead of being taken for "no state",

@@ -5,28 +5,26 @@ takes the batches of up to 100 calls that one run makes (extract/run.py, through
 client) and hands each batch down to the selected child streams, so one request serves every
 stream: singer-sdk would otherwise sync a child once per parent record, one request per call.
 
-Tombstones: with ``exclude_private_calls`` a call made private must leave the warehouse, not
-only stop being loaded. So every selected stream writes, for each private call, a record of its
-keys and ``_sdc_deleted_at`` and nothing else; the record contract fills every other top-level
-property with null, which makes an upserting target (target-postgres merges on the key) blank
-the row. Participants are tombstoned party by party, from the parties the listing carried.
+Private calls (``private_calls``): Gong shows everyone only when a private call occurred and
+who owns it. By default (``metadata``) its ``calls`` row keeps just that, every other field
+null; with ``exclude`` it is a tombstone. Either way every child stream writes, for each
+private call, a tombstone: a record of its keys and ``_sdc_deleted_at`` and nothing else; the
+record contract fills every other top-level property with null, which makes an upserting target
+(target-postgres merges on the key) blank a row loaded before the call turned private.
+Participants are tombstoned party by party, from the parties the listing carried.
 """
 
 from __future__ import annotations
 
 import sys
-from functools import cached_property
-from importlib import resources
 from typing import TYPE_CHECKING, ClassVar
 
-from singer_sdk import SchemaDirectory, StreamSchema
-from singer_sdk.helpers.conform import TypeConformanceLevel
-
-from tap_gong_calls.contract import RecordContract
 from tap_gong_calls.extract.batch import Selection
-from tap_gong_calls.extract.run import ExtractionRun
+from tap_gong_calls.extract.run import ExtractionRun, SharedBudget
 from tap_gong_calls.sdk_overrides import BatchFedStream, VersionedStream, WindowBookmarkedStream
+from tap_gong_calls.settings import private_calls_of
 from tap_gong_calls.state import REIMPORT_KEY
+from tap_gong_calls.stream_base import DELETED_AT, ValidatedStream
 from tap_gong_calls.timestamps import format_utc, utc_now
 
 if sys.version_info >= (3, 12):
@@ -44,34 +42,9 @@ if TYPE_CHECKING:
     from tap_gong_calls.gong.client import GongClient
     from tap_gong_calls.progress import RunStats
 
-DELETED_AT = "_sdc_deleted_at"
 
-
-class ValidatedStream(VersionedStream):
-    """A stream whose records keep to its contract (contract.py): a broken key or an
-    unparseable critical date fails the run saying where; any other mismatch is a warning."""
-
-    schema = StreamSchema(SchemaDirectory(resources.files("tap_gong_calls") / "schemas"))
-    critical_date_times: ClassVar[tuple[str, ...]] = ()
-    # Records leave as Gong sent them: they are parsed JSON, so there is nothing to conform,
-    # and singer-sdk's conforming would turn a mistyped "false" into True.
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-
-    @cached_property
-    def contract(self) -> RecordContract:
-        return RecordContract(
-            self.name,
-            self.schema,
-            self.primary_keys or (),
-            critical_date_times=self.critical_date_times,
-            logger=self.logger,
-        )
-
-    def checked(self, record: Record, source: str) -> Record:
-        """The record to emit, every top-level field present; fails on a broken key."""
-        if DELETED_AT in record:  # a tombstone: keys, nothing else
-            return self.contract.tombstone(record, source)
-        return self.contract.check(record, source)
+# What Gong shows everyone of a private call: when it occurred, and who owns it.
+PRIVATE_METADATA = ("id", "scheduled", "started", "primaryUserId", "workspaceId", "isPrivate")
 
 
 class CallsStream(ValidatedStream, WindowBookmarkedStream):
@@ -87,11 +60,13 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         tap: Tap,
         client: GongClient,
         stats: RunStats,
+        budget: SharedBudget,
         written: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__(tap)
         self.client = client
         self.stats = stats
+        self.budget = budget
         self.run: ExtractionRun | None = None  # once get_records began
         self.deleted_at = ""  # the _sdc_deleted_at of this run's tombstones
         # Records that reached stdout, per stream (the tap's writer counts them).
@@ -104,11 +79,13 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
     def get_records(self, context: Context | None) -> Iterable[Record]:
         # When a private call's tombstones say it left: when this run found it so.
         self.deleted_at = format_utc(utc_now())
+        self.stats.set_private_calls(private_calls_of(self.config))
         self.run = run = ExtractionRun(
             self.client,
             self.config,
             self.stream_state,
             self._selection(),
+            budget=self.budget.get(),
             streams=[self, *(c for c in self.child_streams if isinstance(c, VersionedStream))],
             version=self.run_version,
             stats=self.stats,
@@ -126,19 +103,19 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
             # Every run's last STATE carries what it sent (a failed one's too).
             self.write_bookmark(run.usage_entry())
             self.logger.info(self.summary())
-            run.close()
         done = self.stats.emitted + self.stats.private_tombstoned + self.stats.missing
         run.report(done, self.stream_state.get("replication_key_value"))
 
     def record_usage(self) -> None:
         """Put the requests sent so far into the state (for the STATE of a run cut short)."""
-        if self.run is not None:
-            self.stream_state.update(self.run.usage_entry())
+        if self.budget.opened:
+            self.stream_state.update(self.budget.get().state_entry())
 
     def summary(self) -> str:
         """The run's closing line: the records written to stdout, and what they cost."""
-        # Tombstones are counted apart ("private: N tombstoned").
-        tombstones = self.stats.private_tombstoned if self.selected else 0
+        # Private calls set apart are counted apart ("private: N tombstoned").
+        set_apart = self.selected and private_calls_of(self.config) != "include"
+        tombstones = self.stats.private_tombstoned if set_apart else 0
         pending = self.run.pending if self.run is not None else None
         self.stats.closing(
             emitted=self.written.get(self.name, 0) - tombstones,
@@ -171,12 +148,13 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         for item in batch.calls:
             call = item["metaData"]
             yield self.checked(call, f"a call (id {call.get('id')!r})")
-        for tombstone in self.tombstones_of(batch, self.deleted_at):
-            yield self.checked(tombstone, f"the tombstone of private call {tombstone['id']!r}")
+        for record in self.private_records(batch):
+            yield self.checked(record, f"private call {record['id']!r}")
+        in_full = sum(1 for item in batch.calls if item["metaData"].get("isPrivate") is True)
         self.stats.batch_written(
             emitted=len(batch.calls),
             missing=len(batch.missing),
-            tombstoned=len(batch.private),
+            tombstoned=len(batch.private) or in_full,
             not_ready=batch.not_ready if batch.transcripts_asked else None,
         )
         for child in self.child_streams:
@@ -187,9 +165,17 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
             ):
                 child.sync_batch(number)
 
-    def tombstones_of(self, batch: CallBatch, deleted_at: str) -> list[Record]:
-        """The ``calls`` tombstones of the batch's private calls."""
-        return [{"id": item["metaData"]["id"], DELETED_AT: deleted_at} for item in batch.private]
+    def private_records(self, batch: CallBatch) -> list[Record]:
+        """The ``calls`` records of the batch's private calls: what Gong shows everyone of
+        them, or (``exclude``) their tombstones."""
+        if private_calls_of(self.config) == "exclude":
+            return [
+                {"id": item["metaData"]["id"], DELETED_AT: self.deleted_at}
+                for item in batch.private
+            ]
+        return [
+            {key: item["metaData"].get(key) for key in PRIVATE_METADATA} for item in batch.private
+        ]
 
     def _selection(self) -> Selection:
         children = {child.name: child.selected for child in self.child_streams}
@@ -198,7 +184,7 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
             participants=children.get("call_participants", False),
             details=children.get("call_details", False),
             transcripts=children.get("call_transcripts", False),
-            exclude_private=bool(self.config["exclude_private_calls"]),
+            private=private_calls_of(self.config),
         )
 
     @property

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
-from tap_gong_calls.extract.run import check_calls_state
+from tap_gong_calls.company_streams import (
+    AnsweredScorecardsStream,
+    ScorecardsStream,
+    TrackersStream,
+    UsersStream,
+    WorkspacesStream,
+)
+from tap_gong_calls.extract.run import SharedBudget, check_state
 from tap_gong_calls.gong.client import GongClient
 from tap_gong_calls.progress import RunStats
 from tap_gong_calls.sdk_overrides import GongTapBase
@@ -17,9 +24,11 @@ from tap_gong_calls.settings import (
     CONFIG_SCHEMA,
     config_errors,
     connection_errors,
+    deprecation_warnings,
     unknown_settings,
 )
-from tap_gong_calls.state import STREAM, check_state
+from tap_gong_calls.state import STREAM
+from tap_gong_calls.state import check_state as check_envelope
 from tap_gong_calls.streams import (
     CallDetailsStream,
     CallParticipantsStream,
@@ -65,10 +74,28 @@ class TapGongCalls(GongTapBase):
         """The run's one HTTP client: every request of every stream goes through it."""
         return GongClient(self.config, self.logger, self.stats)
 
+    @cached_property
+    def budget(self) -> SharedBudget:
+        """The run's one daily request budget, shared by every stream."""
+        return SharedBudget(
+            self.client,
+            self.config,
+            self.stats,
+            lambda: self.state.get("bookmarks", {}).get(STREAM, {}),
+        )
+
     @override
     def discover_streams(self) -> list[Stream]:
+        client, budget = self.client, self.budget
+        # The company's tables first: the calls stream, last, then writes the run's usage and
+        # its Summary over every request of the run.
         return [
-            CallsStream(self, self.client, self.stats, written=self.records_written),
+            UsersStream(self, client, budget),
+            WorkspacesStream(self, client, budget),
+            TrackersStream(self, client, budget),
+            ScorecardsStream(self, client, budget),
+            AnsweredScorecardsStream(self, client, budget),
+            CallsStream(self, client, self.stats, budget, written=self.records_written),
             CallParticipantsStream(self),
             CallDetailsStream(self),
             CallTranscriptsStream(self),
@@ -80,20 +107,20 @@ class TapGongCalls(GongTapBase):
 
     @override
     def config_warnings(self, config: Mapping[str, Any]) -> list[str]:
-        unknown = unknown_settings(config, self.config_jsonschema["properties"])
-        if not unknown:
-            return []
-        return [
-            f"Ignoring unknown setting(s) {', '.join(unknown)}: check their spelling against "
-            f"`tap-gong-calls --about`."
-        ]
+        warnings = deprecation_warnings(config)
+        if unknown := unknown_settings(config, self.config_jsonschema["properties"]):
+            warnings.append(
+                f"Ignoring unknown setting(s) {', '.join(unknown)}: check their spelling "
+                f"against `tap-gong-calls --about`."
+            )
+        return warnings
 
     @override
     def load_state(self, state: dict[str, Any]) -> None:
         # A state the tap cannot read must stop the run here, before any request: taken for
         # "no state", it would re-read everything; taken as is, it could skip calls.
-        check_state(state)
-        check_calls_state(state.get("bookmarks", {}).get(STREAM, {}), self.config)
+        check_envelope(state)
+        check_state(state.get("bookmarks", {}), self.config)
         super().load_state(state)
 
     @override

@@ -193,7 +193,7 @@ def test_a_killed_runs_requests_count_up_to_its_last_state(
             message = json.loads(line)
             if message["type"] == "STATE":
                 states.append(message["value"])
-                if "replication_key_value" in message["value"]["bookmarks"]["calls"]:
+                if "replication_key_value" in message["value"]["bookmarks"].get("calls", {}):
                     break
         tap.send_signal(signal.SIGKILL)
         tap.wait(timeout=10)

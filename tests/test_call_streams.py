@@ -154,6 +154,8 @@ def test_transcripts_alone_cost_only_transcript_requests(emulator: GongEmulator,
         if mode == "ids"
         else {"start_date": "2023-12-31T00:00:00Z", "end_date": "2024-01-10T00:00:00Z"}
     )
+    # Private calls loaded in full: by default their privacy is read first (calls' lookups).
+    settings["private_calls"] = "include"
     run = run_tap(config(emulator, **settings), streams=("call_transcripts",))
 
     assert run.returncode == 0, run.explain()

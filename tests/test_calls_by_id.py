@@ -53,7 +53,7 @@ def test_unbatched_ids_cost_one_get_each(emulator: GongEmulator) -> None:
     )
     assert f"Call {MISSING[0]} was not found in Gong: skipped" in run.stderr
     assert (
-        "Summary: requested 251, emitted 250, missing 1, private: 0 tombstoned, requests 251"
+        "Summary: requested 251, emitted 250, missing 1, private: 0 metadata only, requests 251"
         in (run.stderr)
     )
 
@@ -83,7 +83,7 @@ def test_private_calls_can_be_excluded(emulator: GongEmulator) -> None:
     emulator.add_call(private)
     wanted = [IDS[0], private["id"], IDS[1]]
 
-    kept = run_tap(config(emulator, call_ids=wanted))
+    kept = run_tap(config(emulator, call_ids=wanted, private_calls="include"))
     dropped = run_tap(config(emulator, call_ids=wanted, exclude_private_calls=True))
 
     assert kept.ids == wanted
@@ -95,6 +95,7 @@ def test_private_calls_can_be_excluded(emulator: GongEmulator) -> None:
         (private["id"], None, None)
     ]
     assert "emitted 2, missing 0, private: 1 tombstoned" in dropped.stderr
+    assert "exclude_private_calls is deprecated: set private_calls to exclude" in dropped.stderr
 
 
 def test_a_bearer_token_works_instead_of_a_key(emulator: GongEmulator) -> None:
@@ -183,7 +184,7 @@ def test_bad_config_fails_before_any_request(emulator: GongEmulator) -> None:
     assert "config['requests_per_second']" in run.stderr
 
 
-def test_discover_prints_the_four_streams_with_their_keys_and_schemas(tmp_path) -> None:
+def test_discover_prints_every_stream_with_its_keys_and_schemas(tmp_path) -> None:
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps({**CREDENTIALS, "call_ids": IDS[:1]}))
 
@@ -202,6 +203,11 @@ def test_discover_prints_the_four_streams_with_their_keys_and_schemas(tmp_path) 
         "call_participants": ["callId", "id"],
         "call_details": ["callId"],
         "call_transcripts": ["callId"],
+        "users": ["id"],
+        "workspaces": ["id"],
+        "trackers": ["trackerId"],
+        "scorecards": ["scorecardId"],
+        "answered_scorecards": ["answeredScorecardId"],
     }
     assert len(streams["calls"]["schema"]["properties"]) == 20 + 1  # with _sdc_deleted_at
     assert streams["calls"]["schema"]["properties"]["started"]["format"] == "date-time"

@@ -14,6 +14,7 @@ EMULATOR = GongEmulator(**CREDENTIALS).start()
 CALLS = seed_calls(120, "2024-03-01T00:00:00Z")
 EMULATOR.add_calls(CALLS)
 EMULATOR.add_call(make_call("8000000000000000001", "2024-03-05T10:00:00+05:30", isPrivate=True))
+EMULATOR.seed_company(users=40, reviews=300)  # users, definitions, reviews of these calls
 
 BASE_CONFIG = {**CREDENTIALS, "api_url": EMULATOR.url}
 

@@ -191,24 +191,26 @@ def test_a_transcript_ready_three_days_after_the_lookback_arrives_at_one_request
     late = make_call("7300000000000000001", (NOW - datetime.timedelta(days=4)).isoformat())
     emulator.add_call(late)
     emulator.set_transcript_ready(late["id"], False)
-    first = run_tap(config(emulator), streams=ALL_STREAMS)
+    # Private calls in full: by default the late call's privacy is looked up first (one more).
+    settings = {"private_calls": "include"}
+    first = run_tap(config(emulator, **settings), streams=ALL_STREAMS)
     assert first.returncode == 0, first.explain()
     assert pending_of(first.last_state) == {late["id"]}
     assert "transcripts pending: 1 (arrived 0)" in first.stderr
 
-    still = run_tap(config(emulator), streams=ALL_STREAMS, state=first.last_state)
+    still = run_tap(config(emulator, **settings), streams=ALL_STREAMS, state=first.last_state)
     assert pending_of(still.last_state) == {late["id"]}
     # What the same run costs with nothing pending, against what it costs with the late one.
     nothing_pending = json.loads(json.dumps(still.last_state))
     nothing_pending["bookmarks"]["calls"]["pending_transcripts"] = []
     emulator.reset_log()
-    baseline = run_tap(config(emulator), streams=ALL_STREAMS, state=nothing_pending)
+    baseline = run_tap(config(emulator, **settings), streams=ALL_STREAMS, state=nothing_pending)
     assert baseline.returncode == 0, baseline.explain()
     baseline_requests = len(emulator.requests)
     emulator.set_transcript_ready(late["id"], True)
     emulator.reset_log()
 
-    run = run_tap(config(emulator), streams=ALL_STREAMS, state=still.last_state)
+    run = run_tap(config(emulator, **settings), streams=ALL_STREAMS, state=still.last_state)
 
     assert run.returncode == 0, run.explain()
     transcripts = run.records_of("call_transcripts")

@@ -51,6 +51,7 @@ NON_KEY_IDS = {
         "/callId",
         "/reviewedUserId",
         "/reviewerUserId",
+        "/editorUserId",
         "/answers[]/questionId",
         "/answers[]/questionRevisionId",
     ],
@@ -245,6 +246,7 @@ ANSWERED_SCORECARDS: list[dict[str, Any]] = [
         "reviewTime": "2026-03-04T16:12:40Z",
         "visibilityType": "PUBLIC",
         "reviewMethod": "MANUAL",
+        "editorUserId": None,
         "answers": [
             {
                 "questionId": QUESTION_RANGE[0],
@@ -278,6 +280,7 @@ ANSWERED_SCORECARDS: list[dict[str, Any]] = [
         "reviewTime": "2026-03-09T08:01:02.5+01:00",
         "visibilityType": "OPT_IN_USERS",
         "reviewMethod": "AUTOMATIC",
+        "editorUserId": "234599484848423",
         "answers": [
             {
                 "questionId": QUESTION_RANGE[0],

@@ -1,4 +1,8 @@
-"""call_transcripts alone by id: unknown ids are told from transcripts not ready yet."""
+"""call_transcripts alone by id: unknown ids are told from transcripts not ready yet.
+
+With private calls loaded in full (private_calls: include): by default their privacy is read
+first, which costs the calls' lookups (tests/test_private_calls.py).
+"""
 
 from __future__ import annotations
 
@@ -29,7 +33,9 @@ def emulator_late_transcripts() -> list[str]:
 def test_unknown_ids_are_missing_and_named_while_a_late_transcript_is_not_ready(
     emulator: GongEmulator,
 ) -> None:
-    run = run_tap(config(emulator, call_ids=[*IDS, *UNKNOWN]), streams=TRANSCRIPTS)
+    run = run_tap(
+        config(emulator, private_calls="include", call_ids=[*IDS, *UNKNOWN]), streams=TRANSCRIPTS
+    )
 
     assert run.returncode == 0, run.explain()
     assert [r["callId"] for r in run.records_of("call_transcripts")] == [
@@ -48,7 +54,7 @@ def test_unknown_ids_are_missing_and_named_while_a_late_transcript_is_not_ready(
 def test_no_lookup_when_every_id_has_its_transcript(emulator: GongEmulator) -> None:
     wanted = [c for c in IDS if c != NOT_READY]
 
-    run = run_tap(config(emulator, call_ids=wanted), streams=TRANSCRIPTS)
+    run = run_tap(config(emulator, private_calls="include", call_ids=wanted), streams=TRANSCRIPTS)
 
     assert run.returncode == 0, run.explain()
     assert len(run.records_of("call_transcripts")) == len(wanted)
@@ -59,7 +65,7 @@ def test_no_lookup_when_every_id_has_its_transcript(emulator: GongEmulator) -> N
 def test_a_list_of_only_unknown_ids_fails_like_the_other_selections(
     emulator: GongEmulator,
 ) -> None:
-    run = run_tap(config(emulator, call_ids=UNKNOWN), streams=TRANSCRIPTS)
+    run = run_tap(config(emulator, private_calls="include", call_ids=UNKNOWN), streams=TRANSCRIPTS)
 
     assert run.returncode == 1
     assert run.records == []
@@ -71,7 +77,9 @@ def test_without_the_extensive_scope_each_unsure_id_is_looked_up_by_get() -> Non
     with GongEmulator(**CREDENTIALS, scopes=scopes) as emu:
         emu.add_calls(CALLS[:5])
         emu.set_transcript_ready(NOT_READY, False)
-        run = run_tap(config(emu, call_ids=[*IDS[:5], *UNKNOWN]), streams=TRANSCRIPTS)
+        run = run_tap(
+            config(emu, private_calls="include", call_ids=[*IDS[:5], *UNKNOWN]), streams=TRANSCRIPTS
+        )
         gets = sorted(r.path for r in emu.requests if r.method == "GET")
 
     assert run.returncode == 0, run.explain()

@@ -74,7 +74,14 @@ class Selection:
     participants: bool = False
     details: bool = False
     transcripts: bool = False
-    exclude_private: bool = False
+    # What a private call is in this run: "metadata" (the calls row keeps what Gong shows
+    # everyone, nothing else is written), "exclude" (tombstones everywhere), "include" (in full).
+    private: str = "include"
+
+    @property
+    def splits_private(self) -> bool:
+        """Whether private calls are set apart from the others (and their content not read)."""
+        return self.private != "include"
 
     @property
     def needs_blocks(self) -> bool:
@@ -89,7 +96,7 @@ class Selection:
     @property
     def needs_metadata(self) -> bool:
         """Whether calls must be looked up at all (not just their transcripts)."""
-        return self.calls or self.needs_blocks or self.exclude_private
+        return self.calls or self.needs_blocks or self.splits_private
 
     @property
     def block_streams(self) -> list[str]:
@@ -123,10 +130,10 @@ class Selection:
         return selector
 
     def batch(self, items: Iterable[Item], missing: Sequence[str] = ()) -> CallBatch:
-        """A batch of ``items``, the private calls set apart when those are excluded: they
-        go out as tombstones, and their transcripts are never asked for."""
+        """A batch of ``items``, the private calls set apart unless they are loaded in full:
+        their content is never written, and their transcripts never asked for."""
         items = tuple(items)
-        if not self.exclude_private:
+        if not self.splits_private:
             return CallBatch(calls=items, missing=tuple(missing))
         return CallBatch(
             calls=tuple(item for item in items if item["metaData"].get("isPrivate") is not True),

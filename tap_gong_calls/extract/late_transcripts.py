@@ -135,7 +135,7 @@ def late_batches(
     """The transcripts of the pending ids this run did not ask for in its windows.
 
     One transcript request per 100 ids (the first of a few, as a run's first always is).
-    With private calls excluded, the ids are first looked up, 100 per request, so that the
+    With private calls set apart, the ids are first looked up, 100 per request, so that the
     transcript of a call made private meanwhile is never asked for.
     """
     call_ids = pending.to_ask()
@@ -145,7 +145,7 @@ def late_batches(
     sizer = TranscriptSizer(1)
     for chunk in sized_chunks(call_ids, sizer.ids_per_request):
         batch, wanted = CallBatch(), chunk
-        if selection.exclude_private:
+        if selection.splits_private:
             batch = _looked_up(api, selection, chunk)
             settled = {*batch.missing, *(call_id(i, EXTENSIVE) for i in batch.private)}
             wanted = [c for c in chunk if c not in settled]

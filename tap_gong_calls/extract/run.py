@@ -10,12 +10,15 @@ it does not fit whole; either way ``report`` logs the one line that says so (gon
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from tap_gong_calls.extract.admission import WindowGate
 from tap_gong_calls.extract.date_range import DateRangeRun
 from tap_gong_calls.extract.ids import id_batches, request_cost
+from tap_gong_calls.extract.reviews import STREAM as REVIEWS
+from tap_gong_calls.extract.reviews import read_review_day
 from tap_gong_calls.extract.splitting import RangeSplitter
 from tap_gong_calls.extract.transcript_sizing import TranscriptSizer
 from tap_gong_calls.extract.windows import (
@@ -24,15 +27,16 @@ from tap_gong_calls.extract.windows import (
     TARGET_CALLS,
     TARGET_CALLS_WITH_CONTENT,
 )
-from tap_gong_calls.gong.budget import BudgetReachedError, RequestBudget, read_usage
+from tap_gong_calls.gong.budget import RequestBudget, read_usage
 from tap_gong_calls.gong.calls import CallsApi
+from tap_gong_calls.gong.errors import BudgetReachedError
 from tap_gong_calls.gong.ledgers import open_ledger
-from tap_gong_calls.state import read_bookmark
+from tap_gong_calls.state import STREAM, read_bookmark
 from tap_gong_calls.timestamps import utc_now
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from tap_gong_calls.extract.batch import CallBatch, Selection
     from tap_gong_calls.extract.late_transcripts import PendingTranscripts
@@ -41,11 +45,60 @@ if TYPE_CHECKING:
     from tap_gong_calls.progress import RunStats
 
 
-def check_calls_state(stream_state: Mapping[str, Any], config: Mapping[str, Any]) -> None:
-    """Raise StateError for a ``calls`` state this run could not use, before any request."""
+def check_state(bookmarks: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+    """Raise StateError for a state this run could not use, before any request."""
+    calls = bookmarks.get(STREAM) or {}
     if config.get("call_ids") is None:
-        read_bookmark(stream_state, now=utc_now())
-    read_usage(stream_state)  # the requests of earlier runs, in both modes
+        read_bookmark(calls, now=utc_now())
+    read_usage(calls)  # the requests of earlier runs, in both modes
+    read_review_day(bookmarks.get(REVIEWS) or {})
+
+
+class SharedBudget:
+    """The run's one daily request budget, for every stream: opened by the first stream that
+    syncs (from the ``calls`` state and the company's ledger), and attached to the client, so
+    that every request of the run is counted against it."""
+
+    def __init__(
+        self,
+        client: GongClient,
+        config: Mapping[str, Any],
+        stats: RunStats,
+        calls_state: Callable[[], Mapping[str, Any]],
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.stats = stats
+        self.calls_state = calls_state
+        self._budget: RequestBudget | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def opened(self) -> bool:
+        """Whether a stream opened the budget (and so sent or may send requests)."""
+        return self._budget is not None
+
+    def get(self) -> RequestBudget:
+        """The budget, opened on first use."""
+        with self._lock:
+            if self._budget is None:
+                self._budget = self._open()
+            return self._budget
+
+    def close(self) -> None:
+        """Let go of the ledger (its file lock or database connection)."""
+        if self._budget is not None and self._budget.ledger is not None:
+            self._budget.ledger.close()
+
+    def _open(self) -> RequestBudget:
+        limit = int(self.config["daily_request_budget"])
+        # Keyed by the Gong host, so by company: every pipeline of the company shares it.
+        host = urlparse(str(self.config["api_url"])).netloc
+        ledger = open_ledger(self.config.get("request_ledger"), host)
+        budget = RequestBudget(limit, read_usage(self.calls_state()), ledger)
+        self.client.use_budget(budget)
+        self.stats.set_budget(limit, budget.used_before)
+        return budget
 
 
 class ExtractionRun:
@@ -58,6 +111,7 @@ class ExtractionRun:
         stream_state: Mapping[str, Any],
         selection: Selection,
         *,
+        budget: RequestBudget,
         streams: Sequence[VersionedStream],
         version: int,
         stats: RunStats,
@@ -68,14 +122,7 @@ class ExtractionRun:
         self.selection = selection
         self.stats = stats
         self.logger = logger
-        limit = int(config["daily_request_budget"])
-        # Keyed by the Gong host, so by company: every pipeline of the company shares it.
-        self.ledger = open_ledger(
-            config.get("request_ledger"), urlparse(str(config["api_url"])).netloc
-        )
-        self.budget = RequestBudget(limit, read_usage(stream_state), self.ledger)
-        client.use_budget(self.budget)
-        stats.set_budget(limit, self.budget.used_before)
+        self.budget = budget
         workspace_id = config.get("workspace_id")
         self.api = CallsApi(
             client,
@@ -114,10 +161,6 @@ class ExtractionRun:
     def usage_entry(self) -> dict[str, Any]:
         """What every run's last STATE carries (a failed one's too): the requests it sent."""
         return self.budget.state_entry()
-
-    def close(self) -> None:
-        """Let go of the ledger (its file lock or database connection)."""
-        self.ledger.close()
 
     def finish(self) -> bool:
         """Complete a full re-import that read everything; whether one was."""

@@ -16,9 +16,17 @@ BATCH_SIZE = 100  # ids per request, as validated against live Gong on both endp
 BASIC_SCOPE = "api:calls:read:basic"
 EXTENSIVE_SCOPE = "api:calls:read:extensive"
 TRANSCRIPT_SCOPE = "api:calls:read:transcript"
+USERS_SCOPE = "api:users:read"
+WORKSPACES_SCOPE = "api:workspaces:read"
+TRACKERS_SCOPE = "api:settings:trackers:read"
+SCORECARDS_SCOPE = "api:settings:scorecards:read"
+ANSWERED_SCORECARDS_SCOPE = "api:stats:scorecards"
 
 # Gong's 404 for a filter that matched no call (no final period).
 NO_CALLS_FOUND = "No calls found corresponding to the provided filters"
+# ... and for a filter that matched no review (with a final period, matched without it; §21).
+NO_ANSWERED_SCORECARDS = "No answered scorecards found corresponding to the provided filters"
+NO_USERS_FOUND = "No users found corresponding to the provided filters"  # §17
 
 # Every content flag but the deprecated pointsOfInterest, which Gong no longer fills.
 CONTENT_FLAGS = (
@@ -42,7 +50,7 @@ class Endpoint:
     method: Literal["GET", "POST"]
     path: str  # may hold {id}
     records_key: str | None  # the list each page carries; None: one object
-    cursor_in: Literal["query", "body"]  # where the next page's cursor goes
+    cursor_in: Literal["query", "body"] | None  # where the next page's cursor goes; None: one
     scope: str
     # Texts of a 404 that mean "nothing here" (an empty result, a call not there yet).
     empty_404: tuple[str, ...] = ()
@@ -62,6 +70,19 @@ BY_ID = Endpoint(
 EXTENSIVE = Endpoint(
     "POST", "/v2/calls/extensive", "calls", "body", EXTENSIVE_SCOPE, (NO_CALLS_FOUND,)
 )
+# The company's tables beside the calls (§17 to §21); all but users and reviews come whole.
+USERS = Endpoint("GET", "/v2/users", "users", "query", USERS_SCOPE, (NO_USERS_FOUND,))
+WORKSPACES = Endpoint("GET", "/v2/workspaces", "workspaces", None, WORKSPACES_SCOPE)
+TRACKERS = Endpoint("GET", "/v2/settings/trackers", "keywordTrackers", None, TRACKERS_SCOPE)
+SCORECARDS = Endpoint("GET", "/v2/settings/scorecards", "scorecards", None, SCORECARDS_SCOPE)
+ANSWERED_SCORECARDS = Endpoint(
+    "POST",
+    "/v2/stats/activity/scorecards",
+    "answeredScorecards",
+    "body",
+    ANSWERED_SCORECARDS_SCOPE,
+    (NO_ANSWERED_SCORECARDS,),
+)
 TRANSCRIPT = Endpoint(
     "POST", "/v2/calls/transcript", "callTranscripts", "body", TRANSCRIPT_SCOPE, (NO_CALLS_FOUND,)
 )
@@ -78,6 +99,11 @@ STREAM_OF_PATH = {
     "calls[].collaboration": "call_details",
     "calls[].context": "call_details",
     "callTranscripts": "call_transcripts",
+    "users": "users",
+    "workspaces": "workspaces",
+    "keywordTrackers": "trackers",
+    "scorecards": "scorecards",
+    "answeredScorecards": "answered_scorecards",
 }
 
 

@@ -30,6 +30,7 @@ import math
 import threading
 from typing import TYPE_CHECKING, Any
 
+from tap_gong_calls.gong.errors import BudgetReachedError
 from tap_gong_calls.state import USAGE_KEY, StateError
 from tap_gong_calls.timestamps import format_utc, parse_utc, utc_now
 
@@ -47,10 +48,6 @@ FIX_USAGE = (
 )
 
 Usage = dict[datetime.datetime, int]  # hour start -> requests sent in that hour
-
-
-class BudgetReachedError(Exception):
-    """Raised instead of sending a request the daily request budget has no room for."""
 
 
 def hour_of(moment: datetime.datetime) -> datetime.datetime:

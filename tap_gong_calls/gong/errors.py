@@ -130,6 +130,11 @@ class QuotaExhaustedError(FatalAPIError):
     """A ``Retry-After`` longer than the tap may sleep: the daily quota is gone."""
 
 
+class BudgetReachedError(Exception):
+    """Raised instead of sending a request the daily request budget has no room for: the
+    run stops cleanly there (never retried)."""
+
+
 class CursorExpiredError(FatalAPIError):
     """400 "cursor has expired": the listing restarts from its first page (client.paginate)."""
 
