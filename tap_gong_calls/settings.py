@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 
+from tap_gong_calls.call_ids_file import read_call_ids_file
 from tap_gong_calls.timestamps import parse_utc
 
 if TYPE_CHECKING:
@@ -26,6 +28,7 @@ _GONG_ID = re.compile(r"[0-9]{1,20}")
 LOOPBACK_HOSTS = ("localhost",)
 # What a connection check needs; the rest of the settings say what a run extracts.
 CONNECTION_SETTINGS = ("access_key", "access_key_secret", "access_token", "api_url")
+BOTH_ID_SETTINGS = "Both call_ids and call_ids_file are set: set only one of them."
 
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -65,8 +68,18 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.ArrayType(th.StringType(nullable=False, pattern=GONG_ID_PATTERN), nullable=False),
         title="Call IDs",
         description="The calls to fetch, by Gong call id (1-20 digits each; duplicates "
-        "are fetched once). When set, start_date and the bookmark are not used.",
+        "are fetched once). When set, start_date and the bookmark are not used. For lists "
+        "of more than about 5,900 ids, use call_ids_file.",
         minItems=1,  # passed into the JSON Schema verbatim
+    ),
+    th.Property(
+        "call_ids_file",
+        th.StringType(nullable=False),
+        title="Call IDs File",
+        description="Instead of call_ids: the path of a file of call ids, one a line (blank "
+        "lines and # comments ignored) or a JSON array of id strings, for lists too long for "
+        "an environment variable (Meltano passes each setting as one; call_ids fails past "
+        "about 5,900 ids). A relative path is read from the directory the tap runs in.",
     ),
     th.Property(
         "batch_call_ids",
@@ -81,8 +94,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         "start_date",
         th.DateTimeType(nullable=False),
         title="Start Date",
-        description="Date-range mode (when call_ids is not set): the earliest call time "
-        "to extract, ISO-8601. Later runs start from the bookmark minus lookback_days.",
+        description="Date-range mode (without call_ids and call_ids_file): the earliest "
+        "call time to extract, ISO-8601. Later runs start from the bookmark minus "
+        "lookback_days.",
     ),
     th.Property(
         "end_date",
@@ -169,14 +183,45 @@ CONFIG_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
+def by_ids(config: Mapping[str, Any]) -> bool:
+    """Whether the run fetches calls by id (``call_ids_of`` is not None), without reading
+    ``call_ids_file``: a missing file fails the config check, not a catalog's discovery."""
+    return config.get("call_ids") is not None or config.get("call_ids_file") is not None
+
+
+def call_ids_of(config: Mapping[str, Any]) -> list[str] | None:
+    """The calls to fetch by id, in the order given, duplicates kept: ``call_ids``, or those
+    of ``call_ids_file``. None: date-range mode.
+
+    Raises ConfigValidationError, naming the file, when ``call_ids_file`` cannot be used
+    (config_errors says so before any request; this is for a file changed since).
+    """
+    path = config.get("call_ids_file")
+    if path is None:
+        call_ids = config.get("call_ids")
+        return None if call_ids is None else list(call_ids)
+    call_ids, errors = read_call_ids_file(str(path))
+    if config.get("call_ids") is not None:
+        errors = [BOTH_ID_SETTINGS]
+    if errors:
+        raise ConfigValidationError("Config validation failed", errors=errors)
+    return call_ids
+
+
 def config_errors(config: Mapping[str, Any]) -> list[str]:
     """Problems the JSON Schema cannot state, each naming the settings to fix."""
     get = config.get
     errors = connection_errors(config)
-    if get("call_ids") is None and not get("start_date"):
+    if not by_ids(config) and not get("start_date"):
         errors.append(
-            "Nothing to extract: set call_ids (calls by id) or start_date (date-range mode)."
+            "Nothing to extract: set call_ids or call_ids_file (calls by id) or start_date "
+            "(date-range mode)."
         )
+    path = get("call_ids_file")
+    if path is not None and get("call_ids") is not None:
+        errors.append(BOTH_ID_SETTINGS)
+    elif isinstance(path, str):
+        errors += read_call_ids_file(path)[1]
     call_ids = get("call_ids")
     if isinstance(call_ids, list):
         errors += [

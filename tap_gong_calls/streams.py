@@ -26,6 +26,7 @@ from tap_gong_calls.contract import RecordContract
 from tap_gong_calls.extract.batch import Selection
 from tap_gong_calls.extract.run import ExtractionRun
 from tap_gong_calls.sdk_overrides import BatchFedStream, VersionedStream, WindowBookmarkedStream
+from tap_gong_calls.settings import by_ids
 from tap_gong_calls.state import REIMPORT_KEY
 from tap_gong_calls.timestamps import format_utc, utc_now
 
@@ -96,7 +97,7 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         self.deleted_at = ""  # the _sdc_deleted_at of this run's tombstones
         # Records that reached stdout, per stream (the tap's writer counts them).
         self.written: Mapping[str, int] = {} if written is None else written
-        if self.config.get("call_ids") is not None:
+        if by_ids(self.config):  # call_ids or call_ids_file, read when the run starts
             # A fixed set of ids is read in full on every run: there is no bookmark to keep.
             self.replication_key = None  # type: ignore[assignment]
 
