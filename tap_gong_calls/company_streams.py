@@ -10,7 +10,7 @@ warehouse. Reviews are read by the day they were published (extract/reviews.py).
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from tap_gong_calls.extract.reviews import ReviewsRead
 from tap_gong_calls.gong.api import SCORECARDS, TRACKERS, USERS, WORKSPACES
@@ -18,6 +18,7 @@ from tap_gong_calls.gong.calls import CallsApi
 from tap_gong_calls.gong.company import CompanyApi
 from tap_gong_calls.gong.errors import BudgetReachedError
 from tap_gong_calls.sdk_overrides import WindowBookmarkedStream
+from tap_gong_calls.settings import by_ids, call_ids_of
 from tap_gong_calls.stream_base import DELETED_AT, ValidatedStream
 from tap_gong_calls.timestamps import format_utc, utc_now
 
@@ -127,19 +128,18 @@ class AnsweredScorecardsStream(CompanyStream, WindowBookmarkedStream):
 
     def __init__(self, tap: Tap, client: GongClient, budget: SharedBudget) -> None:
         super().__init__(tap, client, budget)
-        if self.config.get("call_ids") is not None:  # the reviews of those calls, every run
+        if by_ids(self.config):  # the reviews of those calls, every run
             self.replication_key = None  # type: ignore[assignment]
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
         self.budget.get()
-        call_ids: Any = self.config.get("call_ids")
         read = ReviewsRead(
             CompanyApi(self.client),
             CallsApi(self.client, workspace_id=self.config.get("workspace_id")),
             config=self.config,
             stream_state=self.stream_state,
-            call_ids=None if call_ids is None else list(call_ids),
+            call_ids=call_ids_of(self.config),
             logger=self.logger,
         )
         try:

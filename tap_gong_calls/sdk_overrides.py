@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import os
 import sys
@@ -18,18 +17,21 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream, Tap
+from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.exceptions import (
     AbortedSyncFailedException,
     AbortedSyncPausedException,
     ConfigValidationError,
     FatalAPIError,
 )
+from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.io_base import SingerWriter
 from singer_sdk.metrics import Point, get_metrics_logger
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.tap_base import CliTestOptionValue
 
-from tap_gong_calls.state import StateError, check_state
+from tap_gong_calls.env_numbers import numbers_from_env
+from tap_gong_calls.state import StateError, state_file_problem
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -116,6 +118,14 @@ class GongTapBase(Tap):
     def before_last_state(self) -> None:
         """Bring the state up to date before the STATE of a run cut short is written."""
 
+    @classproperty
+    def _env_var_config(cls) -> dict[str, Any]:  # noqa: N805 (singer-sdk's classproperty)
+        # `--config ENV`, which no public hook reads: singer-sdk reads integer settings with a
+        # bare int() ("2.5": a traceback), number settings as text ("'2' is not of type 'number'").
+        schema = cls.config_jsonschema
+        cls.append_builtin_config(schema)
+        return numbers_from_env(schema, cls._env_var_prefix, parse_environment_config)
+
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # The JSON Schema cannot say "exactly one way to authenticate" or "start before end"
@@ -165,16 +175,8 @@ class GongTapBase(Tap):
         if state is not None:
             source = f"State file {getattr(state, 'name', '')}".strip()
             text = state.read()
-            try:
-                check_state(json.loads(text))
-            except StateError as exc:
-                cls._fail(f"{source} cannot be used: {exc}")
-            except ValueError as exc:
-                what = "is empty" if not text.strip() else f"is not JSON ({exc})"
-                cls._fail(
-                    f"{source} {what}. Pass the state a previous run wrote (its last STATE "
-                    f"message's value), or no --state to start from start_date."
-                )
+            if (problem := state_file_problem(text, source)) is not None:
+                cls._fail(problem)
             state = io.StringIO(text)
         try:
             super().invoke(state=state, **kwargs)

@@ -24,6 +24,7 @@ it cannot be true (in the future), and ignored when it was made under another fi
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,21 @@ def check_state(state: Mapping[str, Any]) -> None:
     calls = bookmarks.get(STREAM, {})
     if not isinstance(calls, dict):
         raise StateError(f'its "bookmarks.calls" is not an object. {FIX_STATE}')
+
+
+def state_file_problem(text: str, source: str) -> str | None:
+    """What makes the text of a ``--state`` file unusable, in one line naming ``source``."""
+    try:
+        check_state(json.loads(text))
+    except StateError as exc:
+        return f"{source} cannot be used: {exc}"
+    except ValueError as exc:
+        what = "is empty" if not text.strip() else f"is not JSON ({exc})"
+        return (
+            f"{source} {what}. Pass the state a previous run wrote (its last STATE "
+            f"message's value), or no --state to start from start_date."
+        )
+    return None
 
 
 def read_bookmark(stream_state: Mapping[str, Any], *, now: datetime.datetime) -> Bookmark | None:

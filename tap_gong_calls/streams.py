@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, ClassVar
 from tap_gong_calls.extract.batch import Selection
 from tap_gong_calls.extract.run import ExtractionRun, SharedBudget
 from tap_gong_calls.sdk_overrides import BatchFedStream, VersionedStream, WindowBookmarkedStream
-from tap_gong_calls.settings import private_calls_of
+from tap_gong_calls.settings import by_ids, private_calls_of
 from tap_gong_calls.state import REIMPORT_KEY
 from tap_gong_calls.stream_base import DELETED_AT, ValidatedStream
 from tap_gong_calls.timestamps import format_utc, utc_now
@@ -71,7 +71,7 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         self.deleted_at = ""  # the _sdc_deleted_at of this run's tombstones
         # Records that reached stdout, per stream (the tap's writer counts them).
         self.written: Mapping[str, int] = {} if written is None else written
-        if self.config.get("call_ids") is not None:
+        if by_ids(self.config):  # call_ids or call_ids_file, read when the run starts
             # A fixed set of ids is read in full on every run: there is no bookmark to keep.
             self.replication_key = None  # type: ignore[assignment]
 

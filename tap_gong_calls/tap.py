@@ -16,17 +16,17 @@ from tap_gong_calls.company_streams import (
     UsersStream,
     WorkspacesStream,
 )
-from tap_gong_calls.extract.run import SharedBudget, check_state
-from tap_gong_calls.gong.client import GongClient
-from tap_gong_calls.progress import RunStats
-from tap_gong_calls.sdk_overrides import GongTapBase
-from tap_gong_calls.settings import (
-    CONFIG_SCHEMA,
+from tap_gong_calls.config_checks import (
     config_errors,
     connection_errors,
     deprecation_warnings,
     unknown_settings,
 )
+from tap_gong_calls.extract.run import SharedBudget, check_state
+from tap_gong_calls.gong.client import GongClient
+from tap_gong_calls.progress import RunStats
+from tap_gong_calls.sdk_overrides import GongTapBase
+from tap_gong_calls.settings import CONFIG_SCHEMA
 from tap_gong_calls.state import STREAM
 from tap_gong_calls.state import check_state as check_envelope
 from tap_gong_calls.streams import (

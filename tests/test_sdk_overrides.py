@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 from singer_sdk import Stream, Tap, metrics
+from singer_sdk.configuration._dict_config import parse_environment_config
+from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.io_base import SingerWriter
+from singer_sdk.plugin_base import PluginBase
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.tap_base import CliTestOptionValue
 
@@ -62,6 +65,25 @@ def test_the_sdk_still_has_what_the_seam_overrides(
 ) -> None:
     assert hasattr(owner, name), f"singer-sdk {owner.__name__}.{name} is gone"
     assert _parameters(getattr(owner, name)) == parameters
+
+
+def test_the_environment_is_read_where_the_seam_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GongTapBase._env_var_config replaces the class property the constructor reads for
+    # `--config ENV`, and hands parse_environment_config a schema whose numeric settings are
+    # strings, to get their text.
+    assert isinstance(inspect.getattr_static(PluginBase, "_env_var_config"), classproperty)
+    assert "config_dict.update(self._env_var_config)" in inspect.getsource(PluginBase.__init__)
+    assert _parameters(parse_environment_config) == ["config_schema", "prefix", "dotenv_path"]
+    assert TapGongCalls._env_var_prefix == "TAP_GONG_CALLS_"
+    monkeypatch.setenv("X_RATE", "2.5")
+    monkeypatch.setenv("X_IDS", '["1"]')
+    schema = {
+        "properties": {
+            "rate": {"type": ["string", "null"]},
+            "ids": {"type": "array", "items": {"type": "string"}},
+        }
+    }
+    assert parse_environment_config(schema, "X_") == {"rate": "2.5", "ids": ["1"]}
 
 
 def test_the_termination_handler_is_what_singer_sdk_installs() -> None:
@@ -144,6 +166,11 @@ def test_every_private_sdk_name_the_tap_uses_is_in_the_seam() -> None:
         "_write_activate_version_message",
         "_initialized_at",
         "emit_activate_version_messages",
+        "_env_var_config",
+        "_env_var_prefix",
+        "parse_environment_config",
+        "_dict_config",
+        "_classproperty",
     )
     offenders = [
         f"{path.name}: {name}"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gong_emulator import GongEmulator, seed_calls
-from tap_gong_calls.settings import api_url_errors, config_errors
+from tap_gong_calls.config_checks import api_url_errors, config_errors
 from tests.tap_runner import CREDENTIALS, config, run_tap
 
 CALLS = seed_calls(5)

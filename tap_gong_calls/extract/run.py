@@ -1,11 +1,12 @@
 """One run of the calls streams: config and state in, ordered batches and their state out.
 
 It builds the run's daily request budget from the config and the state and attaches it to the
-client (every request is counted at the HTTP level), picks the mode (configured ``call_ids``, or
-the date range from the bookmark), and hands the calls stream each batch and then the state
-entries to write once its records are out. A run stops at the budget in one of two ways: a
-date-range run between windows (admission.py), a call_ids run before its first request when
-it does not fit whole; either way ``report`` logs the one line that says so (gong/budget.py).
+client (every request is counted at the HTTP level), picks the mode (configured ``call_ids``
+or ``call_ids_file``, or the date range from the bookmark), and hands the calls stream each
+batch and then the state entries to write once its records are out. A run stops at the budget
+in one of two ways: a date-range run between windows (admission.py), a call_ids run before its
+first request when it does not fit whole; either way ``report`` logs the one line that says
+so (gong/budget.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tap_gong_calls.gong.budget import RequestBudget, read_usage
 from tap_gong_calls.gong.calls import CallsApi
 from tap_gong_calls.gong.errors import BudgetReachedError
 from tap_gong_calls.gong.ledgers import open_ledger
+from tap_gong_calls.settings import by_ids, call_ids_of
 from tap_gong_calls.state import STREAM, read_bookmark
 from tap_gong_calls.timestamps import utc_now
 
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
 def check_state(bookmarks: Mapping[str, Any], config: Mapping[str, Any]) -> None:
     """Raise StateError for a state this run could not use, before any request."""
     calls = bookmarks.get(STREAM) or {}
-    if config.get("call_ids") is None:
+    if not by_ids(config):
         read_bookmark(calls, now=utc_now())
     read_usage(calls)  # the requests of earlier runs, in both modes
     read_review_day(bookmarks.get(REVIEWS) or {})
@@ -130,8 +132,7 @@ class ExtractionRun:
             block_streams=selection.block_streams,
             workspace_id=None if workspace_id is None else str(workspace_id),
         )
-        call_ids = config.get("call_ids")
-        self.call_ids: list[str] | None = None if call_ids is None else list(call_ids)
+        self.call_ids = call_ids_of(config)  # call_ids, or those of call_ids_file
         self.ids_cost: int | None = None
         self.range: DateRangeRun | None = None
         self.gate: WindowGate | None = None
