@@ -40,16 +40,16 @@ def emulator() -> Iterator[GongEmulator]:
 
 
 @pytest.fixture(scope="module")
-def runs(emulator: GongEmulator) -> dict[str, TapRun]:
+def runs(emulator: GongEmulator) -> dict[str, Any]:
     """One run of every call stream and the reviews per setting (None: the default)."""
-    found = {}
+    found: dict[str, Any] = {}
     for setting in (None, "exclude", "include"):
         emulator.reset_log()
         extra: dict[str, Any] = {} if setting is None else {"private_calls": setting}
         found[str(setting)] = run_tap(
             config(emulator, start_date=START.isoformat(), **extra), streams=EVERY_STREAM
         )
-        found[f"{setting} transcripts asked"] = [  # type: ignore[assignment]
+        found[f"{setting} transcripts asked"] = [
             r.body for r in emulator.requests if r.path == "/v2/calls/transcript"
         ]
     return found
@@ -60,7 +60,7 @@ def of_private(run: TapRun, stream: str) -> list[dict[str, Any]]:
 
 
 def test_by_default_a_private_call_keeps_only_what_gong_shows_everyone(
-    runs: dict[str, TapRun],
+    runs: dict[str, Any],
 ) -> None:
     run = runs["None"]
 
@@ -74,7 +74,7 @@ def test_by_default_a_private_call_keeps_only_what_gong_shows_everyone(
 
 
 def test_by_default_nothing_else_of_a_private_call_is_written(
-    runs: dict[str, TapRun], emulator: GongEmulator
+    runs: dict[str, Any], emulator: GongEmulator
 ) -> None:
     run = runs["None"]
     for stream in ("call_participants", "call_details", "call_transcripts"):
@@ -88,15 +88,15 @@ def test_by_default_nothing_else_of_a_private_call_is_written(
     assert PRIVATE["id"] not in str(asked)  # its transcript is never requested
     reviews = [r for r in emulator.answered_scorecards if str(r["callId"]) == PRIVATE["id"]]
     assert reviews  # the emulator reviewed it
-    written = {r["answeredScorecardId"]: r for r in run.records_of("answered_scorecards")}
+    by_key = {r["answeredScorecardId"]: r for r in run.records_of("answered_scorecards")}
     for review in reviews:
-        record = written[str(review["answeredScorecardId"])]
+        record = by_key[str(review["answeredScorecardId"])]
         assert record["_sdc_deleted_at"] is not None
         assert record["answers"] is None
         assert record["callId"] is None
 
 
-def test_exclude_tombstones_the_calls_row_and_warns_nothing(runs: dict[str, TapRun]) -> None:
+def test_exclude_tombstones_the_calls_row_and_warns_nothing(runs: dict[str, Any]) -> None:
     run = runs["exclude"]
 
     assert run.returncode == 0, run.explain()
@@ -106,7 +106,7 @@ def test_exclude_tombstones_the_calls_row_and_warns_nothing(runs: dict[str, TapR
     assert "private: 1 tombstoned" in run.stderr
 
 
-def test_include_loads_a_private_call_in_full(runs: dict[str, TapRun]) -> None:
+def test_include_loads_a_private_call_in_full(runs: dict[str, Any]) -> None:
     run = runs["include"]
 
     assert run.returncode == 0, run.explain()
