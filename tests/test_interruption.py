@@ -208,8 +208,10 @@ def test_a_signal_ends_a_run_waiting_on_a_slow_server_at_once(
         with start_tap(settings(emu), tmp_path, stderr=subprocess.PIPE) as tap:
             assert tap.stderr is not None
             try:
-                for line in tap.stderr:  # the first request leaves right after this line
-                    if "Mode: date range" in line:
+                # Every stream is selected (no catalog): the first request, of the first stream
+                # (users), leaves right after its sync begins.
+                for line in tap.stderr:
+                    if "Beginning" in line and "sync of" in line:
                         break
                 time.sleep(1)
                 tap.send_signal(sig)

@@ -124,7 +124,8 @@ def test_call_ids_load_typed_rows_and_upsert_on_id(
     wanted = [tricky, india, zulu_ms]
     call_ids = [c["id"] for c in wanted] + ["7100000000000000099", tricky["id"]]  # missing, dup
     env = {
-        **tap_env(emulator, call_ids=json.dumps(call_ids)),
+        # The private call loaded in full: its every field's type is under test here.
+        **tap_env(emulator, call_ids=json.dumps(call_ids), private_calls="include"),
         **target_env(target_db),
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",  # state of its own
     }
