@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from tap_gong_calls.progress import RunStats
 
 
+# Calls not found in Gong that are named one by one in a warning.
+NAMED_MISSING = 100
 # What Gong shows everyone of a private call: when it occurred, and who owns it.
 PRIVATE_METADATA = ("id", "scheduled", "started", "primaryUserId", "workspaceId", "isPrivate")
 
@@ -143,8 +145,16 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
 
     def _emit(self, batch: CallBatch, number: int) -> Iterator[Record]:
         """The batch's calls, then its records of every selected child stream."""
-        for call_id in batch.missing:
-            self.logger.warning("Call %s was not found in Gong: skipped", call_id)
+        for nth, call_id in enumerate(batch.missing, start=self.stats.missing + 1):
+            # Each of the first ones by name; a list of 100,000 ids would otherwise be as many
+            # lines. The Summary counts them all.
+            if nth <= NAMED_MISSING:
+                self.logger.warning("Call %s was not found in Gong: skipped", call_id)
+            if nth == NAMED_MISSING:
+                self.logger.warning(
+                    "Further calls not found in Gong are not named: the Summary counts them "
+                    "(missing N)."
+                )
         for item in batch.calls:
             call = item["metaData"]
             yield self.checked(call, f"a call (id {call.get('id')!r})")
