@@ -212,3 +212,16 @@ def test_the_budget_counts_every_stream_and_a_stopped_run_resumes(emulator: Gong
     assert len(ids(second, "answered_scorecards", "answeredScorecardId")) == len(
         emulator.answered_scorecards
     )
+
+
+def test_the_plan_line_counts_what_the_streams_beside_the_calls_sent(
+    emulator: GongEmulator,
+) -> None:
+    run = run_tap(settings(emulator, daily_request_budget=500), streams=("users", "calls"))
+
+    assert run.returncode == 0, run.explain()
+    (plan,) = [line for line in run.stderr.splitlines() if "Plan: about" in line]
+    users_requests = requests_to(emulator, "/v2/users")
+    assert users_requests == 3
+    # The probe is the calls' first request; the users' three went before it.
+    assert f"{500 - users_requests - 1} left now (3 sent by the streams beside the calls)" in plan

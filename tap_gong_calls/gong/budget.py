@@ -224,10 +224,13 @@ class RequestBudget:
     def plan_line(self, calls: int, needed: int, per_page: int, rate: float) -> str:
         """The plan of a range run of ``calls`` calls, ``needed`` requests."""
         allowance = int(self.allowance)
-        if needed <= allowance:
+        # The streams beside the calls sync first: what they sent is already spent.
+        others = self.sent - 1  # the probe is the calls' own first request
+        earlier = f" ({others:,} sent by the streams beside the calls)" if others > 0 else ""
+        if needed <= allowance - others:
             verdict = "this run covers them"
         else:
-            days = math.ceil((needed - allowance) / max(1, self.limit or 1))
+            days = math.ceil((needed - allowance + others) / max(1, self.limit or 1))
             verdict = (
                 f"this run stops at the budget, then about {days} more day(s) of budget finish "
                 f"them (each run resumes from the last STATE)"
@@ -235,7 +238,7 @@ class RequestBudget:
         return (
             f"Plan: about {calls:,} calls in the range, about {needed:,} requests ({per_page} "
             f"per 100 calls), {_duration(needed / rate)} at {rate:g} requests/s; daily request "
-            f"budget {self.limit or 0:,}, {allowance - self.sent:,} left now: {verdict}."
+            f"budget {self.limit or 0:,}, {allowance - self.sent:,} left now{earlier}: {verdict}."
         )
 
     def stop_line(self, calls_left: int | None, needed: int | None, resume_from: str | None) -> str:
