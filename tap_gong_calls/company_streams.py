@@ -78,6 +78,8 @@ class TableStream(CompanyStream):
         except BudgetReachedError:
             self.stopped_at_budget()
             return
+        finally:
+            self.budget.record_usage()  # streams sync in any order: the calls may be done
         self.activate_version()  # every row of another version is gone from Gong
         self.logger.info("%s: read whole; ACTIVATE_VERSION sent", self.name)
 
@@ -147,6 +149,8 @@ class AnsweredScorecardsStream(CompanyStream, WindowBookmarkedStream):
         except BudgetReachedError:
             self.stopped_at_budget()
             return
+        finally:
+            self.budget.record_usage()
         if (entries := read.state_after()) is not None:
             self.write_bookmark(entries)
 

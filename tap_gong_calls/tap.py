@@ -81,7 +81,8 @@ class TapGongCalls(GongTapBase):
             self.client,
             self.config,
             self.stats,
-            lambda: self.state.get("bookmarks", {}).get(STREAM, {}),
+            # The calls stream's state, where the run's usage is kept (created if none yet).
+            lambda: self.state.setdefault("bookmarks", {}).setdefault(STREAM, {}),
         )
 
     @override

@@ -217,11 +217,20 @@ def test_the_budget_counts_every_stream_and_a_stopped_run_resumes(emulator: Gong
 def test_the_plan_line_counts_what_the_streams_beside_the_calls_sent(
     emulator: GongEmulator,
 ) -> None:
-    run = run_tap(settings(emulator, daily_request_budget=500), streams=("users", "calls"))
+    # singer-sdk syncs the streams by name: answered_scorecards, then calls, then users.
+    run = run_tap(
+        settings(emulator, daily_request_budget=500), streams=("calls", *REVIEWS, "users")
+    )
 
     assert run.returncode == 0, run.explain()
     (plan,) = [line for line in run.stderr.splitlines() if "Plan: about" in line]
-    users_requests = requests_to(emulator, "/v2/users")
-    assert users_requests == 3
-    # The probe is the calls' first request; the users' three went before it.
-    assert f"{500 - users_requests - 1} left now (3 sent by the streams beside the calls)" in plan
+    reviews = requests_to(emulator, "/v2/stats/activity/scorecards")
+    assert reviews == 3  # 260 reviews, 100 a page
+    # Their calls' privacy, looked up 100 calls a request (private_calls: metadata).
+    before = reviews + requests_to(emulator, "/v2/calls/extensive")
+    # The probe is the calls' first request; the reviews' went before it.
+    assert f"{500 - before - 1} left now ({before} sent by the streams beside the calls)" in plan
+    # The users, read after the calls wrote their state, are in the run's last STATE too.
+    assert run.last_state is not None
+    recorded = sum(n for _, n in run.last_state["bookmarks"]["calls"]["requests"])
+    assert recorded == len(emulator.requests)

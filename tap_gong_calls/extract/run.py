@@ -66,7 +66,7 @@ class SharedBudget:
         client: GongClient,
         config: Mapping[str, Any],
         stats: RunStats,
-        calls_state: Callable[[], Mapping[str, Any]],
+        calls_state: Callable[[], dict[str, Any]],
     ) -> None:
         self.client = client
         self.config = config
@@ -91,6 +91,12 @@ class SharedBudget:
         """Let go of the ledger (its file lock or database connection)."""
         if self._budget is not None and self._budget.ledger is not None:
             self._budget.ledger.close()
+
+    def record_usage(self) -> None:
+        """Put the run's requests into the ``calls`` state (which the next STATE carries), for
+        a stream that syncs after the calls stream wrote its own."""
+        if self._budget is not None:
+            self.calls_state().update(self._budget.state_entry())
 
     def _open(self) -> RequestBudget:
         limit = int(self.config["daily_request_budget"])
