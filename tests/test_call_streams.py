@@ -237,6 +237,9 @@ def test_missing_transcript_scope_fails_naming_scope_and_stream(status: int) -> 
     errors = "\n".join(line for line in run.stderr.splitlines() if "ERROR" in line)
     assert "api:calls:read:transcript" in errors, run.explain()
     assert "call_transcripts" in errors
+    # How to deselect it with Meltano, whether or not meltano.yml has a select list yet.
+    assert "select the streams to keep (meltano select tap-gong-calls calls '*')" in errors
+    assert "add meltano select tap-gong-calls --exclude call_transcripts '*' to a" in errors
     assert "access_key_secret" not in run.stderr.replace("access_key_secret (or", "")
     assert CREDENTIALS["access_key_secret"] not in run.stderr
 
