@@ -141,6 +141,7 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         tombstones = self.stats.private_tombstoned if self.selected else 0
         pending = self.run.pending if self.run is not None else None
         self.stats.closing(
+            in_range=self.run.probe_total if self.run is not None else None,
             emitted=self._written(self) - tombstones,
             child_records={
                 child.name: self._written(child)
