@@ -17,11 +17,10 @@ import re
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from tap_gong_calls.gong.errors import BadResponseError
-from tap_gong_calls.numeric_ids import id_paths, stringify
-from tap_gong_calls.timestamps import from_iso
+from tap_gong_calls.numeric_ids import NUMERIC_ID_WARNING, id_paths, stringify
+from tap_gong_calls.timestamps import parse_date_time
 
 if TYPE_CHECKING:
-    import datetime
     from collections.abc import Callable, Sequence
 
     Checker = Callable[[Any], None]
@@ -44,16 +43,6 @@ _PYTHON_TYPES: Final[dict[str, tuple[type, ...]]] = {
     "array": (list,),
     "object": (dict,),
 }
-
-
-def parse_date_time(value: object) -> datetime.datetime | None:
-    """``value`` as a date-time if it is an ISO-8601 string (``Z`` included), else None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return from_iso(value)
-    except ValueError:
-        return None
 
 
 def _show(value: object) -> str:
@@ -232,14 +221,15 @@ class RecordContract:
             self._check_key(record, key, source)
         for name in self.critical_date_times:
             value = record.get(name, _MISSING)
-            if parse_date_time(value) is None:
+            if (moment := parse_date_time(value)) is None:
                 problem = (
                     f"'{name}' is a required property"
                     if value is _MISSING
                     else f"{name} is {_show(value)}, not an ISO-8601 date-time"
                 )
                 raise self._error(source, problem)
-        self._source = source
+            if moment.tzinfo is None:  # 2024-03-01: no instant, only guessed
+                self._no_instant(name, str(value))
         for name, settled, check_value in self._checkers:
             value = record.get(name, _MISSING)
             if value is not _MISSING and type(value) not in settled:
@@ -264,20 +254,8 @@ class RecordContract:
             stringify(record, path, self._numeric_id)
 
     def _numeric_id(self, field: str, value: int) -> None:
-        key = f"{field} (a number)"
-        if key in self._warned:
-            return
-        self._warned.add(key)
-        self.warnings += 1
-        self._logger.warning(
-            "Gong sent %s whose %s is the JSON number %d, not a string (schema %s): written as "
-            "the string %r, exactly; further such ids of this field are not logged",
-            self._source,
-            field,
-            value,
-            self.stream_name,
-            str(value),
-        )
+        key, source, stream = f"{field} (a number)", self._source, self.stream_name
+        self._warn_once(key, NUMERIC_ID_WARNING, source, field, value, stream, str(value))
 
     def _check_key(self, record: dict[str, Any], key: str, source: str) -> None:
         value = record.get(key, _MISSING)
@@ -291,12 +269,33 @@ class RecordContract:
             f"Gong sent {source} that does not match the {self.stream_name} schema: {problem}"
         )
 
+    def _no_instant(self, field: str, value: str) -> None:
+        """A critical date-time without a time of day (``2024-03-01``) or an offset warns, and
+        the record is written: Gong's filter places the call in its window and the bookmark is
+        a window's end (state.py), so no call is lost or read twice; the tap reads the value
+        only as a hint (a full page's span, the late-transcript wait), as UTC."""
+        self._warn_once(
+            f"{field} (no instant)",
+            "Gong sent %s whose %s is %r, with no %s (schema %s: a date-time): emitted as "
+            "sent, read as UTC where the tap compares it; further such values of this field "
+            "are not logged",
+            self._source,
+            field,
+            value,
+            "time of day" if len(value) <= 10 else "UTC offset",  # 2024-03-01, 20240301
+            self.stream_name,
+        )
+
+    def _warn_once(self, key: str, message: str, *args: object) -> None:
+        """Log ``message`` the first time ``key`` (a field, or a field and a problem) comes."""
+        if key not in self._warned:
+            self._warned.add(key)
+            self.warnings += 1
+            self._logger.warning(message, *args)
+
     def _mismatch(self, path: str, value: Any, expected: str) -> None:
-        if path in self._warned:
-            return
-        self._warned.add(path)
-        self.warnings += 1
-        self._logger.warning(
+        self._warn_once(
+            path,
             "Gong sent %s whose %s is %s, not %s (schema %s): emitted as sent; "
             "further mismatches of this field are not logged",
             self._source,

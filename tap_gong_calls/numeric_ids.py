@@ -16,6 +16,12 @@ if TYPE_CHECKING:
 
 Path = tuple[str, ...]  # property names, "[]" for each element of a list
 LIST = "[]"
+# Logged once per stream and field (contract.py): the record, the field, the number, the
+# stream, the string written.
+NUMERIC_ID_WARNING = (
+    "Gong sent %s whose %s is the JSON number %d, not a string (schema %s): written as the "
+    "string %r, exactly; further such ids of this field are not logged"
+)
 
 
 def id_paths(schema: dict[str, Any], path: Path = ()) -> list[Path]:

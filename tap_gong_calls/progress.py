@@ -23,6 +23,7 @@ class RunStats:
     """
 
     requested: int | None = None  # known in ids mode only
+    in_range: int | None = None  # date range: the calls the probe counted (totalRecords)
     emitted: int = 0
     missing: int = 0
     private_tombstoned: int = 0  # private calls written as tombstones or as metadata only
@@ -75,6 +76,7 @@ class RunStats:
     def closing(
         self,
         *,
+        in_range: int | None = None,
         emitted: int,
         child_records: dict[str, int],
         pending: tuple[int, int] | None,
@@ -82,6 +84,7 @@ class RunStats:
         text_cleaned: tuple[int, int] = (0, 0),
     ) -> None:
         """What the Summary says of what reached stdout (``pending``: ids waiting, arrived)."""
+        self.in_range = in_range
         self.emitted = emitted
         self.child_records = child_records
         if pending is not None:
@@ -127,7 +130,14 @@ class RunStats:
     def summary(self) -> str:
         """The one-line summary that closes a run."""
         elapsed = time.monotonic() - self.started_at
-        requested = "-" if self.requested is None else str(self.requested)
+        # What the run was to write: the ids asked for, or what the probe counted in the date
+        # range (nothing when the run ended before the probe answered).
+        if self.requested is not None:
+            opening = f"requested {self.requested}, "
+        elif self.in_range is not None:
+            opening = f"in range about {self.in_range}, "
+        else:
+            opening = ""
         children = "".join(f"{name} {count}, " for name, count in self.child_records.items())
         if self.transcripts_not_ready is not None:
             children += f"transcripts not ready: {self.transcripts_not_ready}, "
@@ -143,7 +153,7 @@ class RunStats:
         if self.surrogates_replaced:
             children += f"lone surrogates replaced: {self.surrogates_replaced}, "
         return (
-            f"Summary: requested {requested}, emitted {self.emitted}, missing {self.missing}, "
+            f"Summary: {opening}emitted {self.emitted}, missing {self.missing}, "
             f"private: {self.private_tombstoned} {PRIVATE_DONE.get(self.private_calls, '')}, "
             f"{children}requests {self.requests}, "
             f"429s {self.rate_limited}, seconds waited {self.seconds_waited:.1f}, "

@@ -35,7 +35,7 @@ else:
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
-    from singer_sdk import Tap
+    from singer_sdk import Stream, Tap
     from singer_sdk.helpers.types import Context, Record
 
     from tap_gong_calls.extract.batch import CallBatch
@@ -120,9 +120,10 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         tombstones = self.stats.private_tombstoned if set_apart else 0
         pending = self.run.pending if self.run is not None else None
         self.stats.closing(
-            emitted=self.written.get(self.name, 0) - tombstones,
+            in_range=self.run.probe_total if self.run is not None else None,
+            emitted=self._written(self) - tombstones,
             child_records={
-                child.name: self.written.get(child.name, 0)
+                child.name: self._written(child)
                 for child in self.child_streams
                 if isinstance(child, CallChildStream) and child.selected
             },
@@ -135,6 +136,13 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
             text_cleaned=(self.client.text.removed, self.client.text.replaced),
         )
         return self.stats.summary()
+
+    def _written(self, stream: Stream) -> int:
+        """The records of ``stream`` that reached stdout. The writer counts them by the name
+        they went out under: the stream's own, or the ``__alias__`` its stream map gives it (the
+        primary map, the 0th); copies a map makes under other names (``__source__``) are not
+        counted again."""
+        return self.written.get(stream.stream_maps[0].stream_alias, 0)
 
     @override
     def generate_child_contexts(

@@ -14,6 +14,17 @@ def from_iso(value: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def parse_date_time(value: object) -> datetime.datetime | None:
+    """``value`` as a date-time if it is an ISO-8601 string (``Z`` included), else None; naive
+    when it has no offset (a date alone included: midnight)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return from_iso(value)
+    except ValueError:
+        return None
+
+
 def parse_utc(value: str) -> datetime.datetime:
     """Parse an ISO-8601 date-time (``Z``, any offset, optional fraction) to aware UTC.
 

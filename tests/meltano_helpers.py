@@ -241,11 +241,13 @@ def sqlalchemy_url(db: Mapping[str, str]) -> str:
     )
 
 
-def doc_commands(doc: str, heading: str) -> list[str]:
+def doc_commands(doc: str, heading: str | None) -> list[str]:
     """The commands of the first ```bash block under ``## <heading>`` of the Markdown file
-    ``doc`` (a path from the repository root), no comments."""
+    ``doc`` (a path from the repository root; None: before its first ``##``), no comments."""
     text = (REPO / doc).read_text()
-    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    if heading is not None:
+        text = text.split(f"\n## {heading}\n", 1)[1]
+    section = text.split("\n## ", 1)[0]
     block = section.split("```bash\n", 1)[1].split("```", 1)[0]
     commands = [line.split(" #", 1)[0].strip() for line in block.splitlines()]
     return [command for command in commands if command]

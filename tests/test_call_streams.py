@@ -227,6 +227,30 @@ def test_date_range_of_1000_calls_emits_every_record_once_at_2_requests_per_100(
     assert_records_match_their_schemas(run)
 
 
+def test_the_summary_counts_each_stream_under_its_own_name_when_a_map_renames_it(
+    emulator: GongEmulator,
+) -> None:
+    maps = {
+        "calls": {"__alias__": "gong_calls"},
+        "call_transcripts": {"__alias__": "gong_transcripts"},
+        "calls_copy": {"__source__": "calls"},  # a second projection, not counted again
+    }
+    ids = IDS[:10]  # NOT_READY among them: 9 transcripts
+
+    run = run_tap(config(emulator, call_ids=ids, stream_maps=maps), streams=ALL_STREAMS)
+
+    assert run.returncode == 0, run.explain()
+    assert len(run.records_of("gong_calls")) == len(run.records_of("calls_copy")) == 10
+    assert len(run.records_of("gong_transcripts")) == 9
+    assert run.records_of("calls") == run.records_of("call_transcripts") == []
+    parties = len(run.records_of("call_participants"))
+    assert parties > 10
+    assert (
+        f"Summary: requested 10, emitted 10, missing 0, private: 0 tombstoned, "
+        f"call_participants {parties}, call_details 10, call_transcripts 9, "
+    ) in run.stderr
+
+
 @pytest.mark.parametrize("status", [401, 403])
 def test_missing_transcript_scope_fails_naming_scope_and_stream(status: int) -> None:
     with GongEmulator(
@@ -239,6 +263,9 @@ def test_missing_transcript_scope_fails_naming_scope_and_stream(status: int) -> 
     errors = "\n".join(line for line in run.stderr.splitlines() if "ERROR" in line)
     assert "api:calls:read:transcript" in errors, run.explain()
     assert "call_transcripts" in errors
+    # How to deselect it with Meltano, whether or not meltano.yml has a select list yet.
+    assert "select the streams to keep (meltano select tap-gong-calls calls '*')" in errors
+    assert "add meltano select tap-gong-calls --exclude call_transcripts '*' to a" in errors
     assert "access_key_secret" not in run.stderr.replace("access_key_secret (or", "")
     assert CREDENTIALS["access_key_secret"] not in run.stderr
 

@@ -23,6 +23,7 @@ SECRET_ENV = (
     "MELTANO_DATABASE_URI",
     "TAP_GONG_CALLS_ACCESS_KEY",
     "TAP_GONG_CALLS_ACCESS_KEY_SECRET",
+    "TAP_GONG_CALLS_REQUEST_LEDGER",  # a PostgreSQL URL, with its password
     "TARGET_POSTGRES_PASSWORD",
 )
 SECRET_EXPRESSION = re.compile(r"^\$\{\{\s*secrets\.[A-Z0-9_]+\s*\}\}$")

@@ -13,13 +13,13 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gong_emulator import CRM_VALUES, NEW_ENUM_VALUES, GongEmulator, make_call, seed_calls
 from tap_gong_calls.contract import RecordContract
 from tap_gong_calls.gong.errors import BadResponseError
-from tap_gong_calls.numeric_ids import id_paths
+from tap_gong_calls.numeric_ids import id_paths, stringify
 from tests.tap_runner import ALL_STREAMS, CREDENTIALS, TapRun, run_tap
 from tests.test_schemas import KEYS, example_records, schema_of
 
@@ -213,6 +213,30 @@ def test_every_offset_style_of_started_passes(started):
     assert contract("calls").check({**CALL, "started": started}, "a call")["started"] == started
 
 
+@pytest.mark.parametrize(
+    ("started", "missing"),
+    [
+        ("2024-03-01", "time of day"),
+        ("20240301", "time of day"),
+        ("2024-03-01T10:00:00", "UTC offset"),
+    ],
+)
+def test_a_started_without_a_time_of_day_or_offset_warns_once_and_is_written(
+    caplog, started, missing
+):
+    # Not a failure: Gong places the call in its window, and the bookmark is a window's end.
+    checker = contract("calls")
+    first = checker.check({**CALL, "started": started}, "a call (id '1')")
+    checker.check({**CALL, "started": started}, "a call (id '2')")
+    assert first == {**first, **CALL, "started": started}
+    (warned,) = warnings_of(caplog)
+    assert warned.startswith(
+        f"Gong sent a call (id '1') whose started is {started!r}, with no {missing} "
+        "(schema calls: a date-time): emitted as sent, read as UTC where the tap compares it"
+    )
+    assert checker.warnings == 1  # counted in the Summary's schema warnings
+
+
 # -- any JSON anywhere but the key -------------------------------------------------------------
 
 JSON = st.recursive(
@@ -249,12 +273,6 @@ def set_at(record: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
     target[path[-1]] = value
 
 
-def is_id(stream: str, path: tuple[Any, ...]) -> bool:
-    """Whether ``path`` is a property the schema types as an id (numeric_ids.py)."""
-    steps = tuple("[]" if isinstance(step, int) else step for step in path)
-    return steps in id_paths(schema_of(stream))
-
-
 STRICT = {s: {*KEYS[s], *(("started",) if s == "calls" else ())} for s in KEYS}
 PLACES = [
     (stream, index, path)
@@ -267,13 +285,15 @@ PLACES = [
 
 @settings(max_examples=300, deadline=None, database=None)
 @given(place=st.sampled_from(PLACES), value=JSON)
+@example(place=("call_participants", 0, ("userId",)), value=0)  # an id sent as a number
 def test_any_json_in_a_non_key_field_is_emitted_unchanged(place, value):
     stream, index, path = place
     record = records(stream)[index]
     set_at(record, path, value)
     sent = copy.deepcopy(record)
-    if is_id(stream, path) and type(value) is int:  # an id sent as a number: written as a string
-        set_at(sent, path, str(value))
+    # The one change: an id sent as a JSON integer is written as its string (tested above).
+    for id_path in id_paths(schema_of(stream)):
+        stringify(sent, id_path, lambda _field, _number: None)
     emitted = contract(stream, QUIET).check(record, "a record")
     assert same_json({k: v for k, v in emitted.items() if k in sent}, sent)
     assert all(emitted[k] is None for k in emitted if k not in sent)
@@ -388,6 +408,20 @@ def test_a_type_mismatch_is_one_warning_per_field_and_counted_in_the_summary():
     assert run.records_of("calls")[2]["isPrivate"] == "false"  # as Gong sent it
     assert run.records_of("call_transcripts")[0]["transcript"] == transcript
     assert ", schema warnings: 4, requests " in run.stderr
+
+
+def test_calls_whose_started_has_no_time_of_day_are_written_with_one_warning():
+    with GongEmulator(**CREDENTIALS) as emu:
+        calls = seed_calls(3, "2024-03-01T00:00:00Z")
+        calls[1]["started"] = calls[2]["started"] = "2024-03-01"
+        emu.add_calls(calls)
+        run = run_tap(tap_config(emu, call_ids=[c["id"] for c in calls]), streams=("calls",))
+
+    assert run.returncode == 0, run.explain()
+    (warned,) = [line for line in run.stderr.splitlines() if " | WARNING " in line]
+    assert f"a call (id '{calls[1]['id']}') whose started is '2024-03-01', with no time" in warned
+    assert [r["started"] for r in run.records_of("calls")] == [c["started"] for c in calls]
+    assert ", schema warnings: 1, requests " in run.stderr
 
 
 def broken_key_run(case: str) -> TapRun:

@@ -131,6 +131,8 @@ def test_second_runner_reads_only_lookback_and_new_calls(
             **target_env(target_db),
             "MELTANO_DATABASE_URI": sqlalchemy_url(state_db),
             "MELTANO_ENVIRONMENT": "prod",
+            # The request ledger in the same database, as docs/meltano.md says (no +psycopg).
+            "TAP_GONG_CALLS_REQUEST_LEDGER": sqlalchemy_url(state_db).replace("+psycopg", ""),
         }
 
         def runner(name: str) -> MeltanoProject:
@@ -143,6 +145,8 @@ def test_second_runner_reads_only_lookback_and_new_calls(
             _timed(first_runner, *_meltano_args(command), env=env)
         with psycopg.connect(make_conninfo(**target_db)) as conn:
             assert conn.execute("SELECT count(*) FROM gong.calls").fetchone() == (150,)
+        first_requests = len(emulator.requests)
+        assert _ledger_total(state_db) == first_requests
         shutil.rmtree(first_runner.root)  # the runner is gone, its .meltano/ with it
 
         second_runner = runner("runner-2")
@@ -180,6 +184,15 @@ def test_second_runner_reads_only_lookback_and_new_calls(
         later = instant(second_runner.bookmark(env, CI_STATE_ID))
         assert later is not None
         assert later > bookmark
+        # Both runners' requests are in the ledger, which outlived the first runner.
+        assert _ledger_total(state_db) == first_requests + len(emulator.requests)
+
+
+def _ledger_total(db: dict[str, str]) -> int:
+    """The requests the tap's PostgreSQL ledger holds, over every hour and host."""
+    with psycopg.connect(make_conninfo(**db)) as conn:
+        row = conn.execute("SELECT coalesce(sum(requests), 0) FROM tap_gong_calls_requests")
+        return int(row.fetchone()[0])  # type: ignore[index]
 
 
 def _iso(moment: datetime) -> str:

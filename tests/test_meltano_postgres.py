@@ -14,23 +14,32 @@ Select these tests with ``-m e2e``; deselect them with ``-m "not e2e"``.
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import shutil
+import subprocess
 import time
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from gong_emulator import GongEmulator, make_call, seed_calls
 from tests.meltano_helpers import (
+    STATE_ID,
     MeltanoProject,
+    doc_commands,
     emulator_options,  # noqa: F401 (a fixture, used by name)
     instant,
     tap_env,
     target_env,
 )
+from tests.postgres import find_server_bin
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -312,3 +321,60 @@ def test_all_four_streams_land_and_the_documented_join_names_each_speaker(
     got = [(r[0], r[1], r[3], r[4], r[5]) for r in joined]
     assert sorted(got, key=repr) == sorted(expected, key=repr)
     assert any(row[1] is not None for row in got)  # speakers found by speakerId
+
+
+def test_the_page_s_commands_load_into_a_new_database_as_written(
+    meltano_project: MeltanoProject, emulator: GongEmulator, postgres_url: str, tmp_path: Path
+) -> None:
+    """docs/postgres.md's first commands, as written, with this server's address in place of
+    the page's: without its `createdb` the run fails; with it, the calls land."""
+    *exports, createdb, install, run, state = doc_commands("docs/postgres.md", None)
+    page = dict(word.split("=", 1) for line in exports for word in shlex.split(line)[1:])
+    assert [line.split()[0] for line in exports] == ["export", "export"]
+    server = {k: str(v) for k, v in conninfo_to_dict(postgres_url).items()}
+    ours = target_env({**server, "dbname": f"tap_gong_calls_doc_{uuid.uuid4().hex[:10]}"})
+    assert set(page) == set(ours)
+    replace = {page[name]: ours[name] for name in page}  # localhost -> 127.0.0.1, ...
+    assert install == "meltano install"  # done once per session (conftest's meltano_project)
+    emulator.add_calls(seed_calls(5, "2024-01-01T00:00:00Z"))
+    env = {
+        **tap_env(emulator, start_date="2024-01-01T00:00:00Z", end_date="2024-01-02T00:00:00Z"),
+        **ours,
+        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",  # a state of its own
+    }
+    meltano = shlex.split(run)[1:]
+
+    missing = meltano_project.run(*meltano, env=env)
+    assert missing.returncode != 0
+    assert f'database "{ours["TARGET_POSTGRES_DATABASE"]}" does not exist' in (
+        missing.stdout + missing.stderr
+    )
+
+    program, *arguments = [replace.get(word, word) for word in shlex.split(createdb)]
+    server_bin = find_server_bin()
+    found = shutil.which(program, path=str(server_bin) if server_bin else None)
+    executable = found or shutil.which(program)
+    if executable is None:
+        pytest.skip(f"{program} is not installed (PostgreSQL's client tools)")
+    password = {"PGPASSWORD": server["password"]} if server.get("password") else {}
+    subprocess.run(
+        [executable, *arguments],
+        env={**os.environ, **password},
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    try:
+        meltano_project.check(*meltano, env=env)
+        assert shlex.split(state)[1:] == ["state", "get", STATE_ID]
+        assert meltano_project.bookmark(env) is not None  # the page's `meltano state get`
+        target = {**server, "dbname": ours["TARGET_POSTGRES_DATABASE"]}
+        with psycopg.connect(make_conninfo(**target)) as conn:
+            assert _count(conn) == (5, 5)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(ours["TARGET_POSTGRES_DATABASE"])
+                )
+            )

@@ -53,3 +53,14 @@ def test_the_summary_ends_with_the_rate_the_run_ended_at() -> None:
     stats.rate = 2.04
 
     assert stats.summary().endswith(", rate at end 2.04/s")
+
+
+def test_a_date_range_summary_says_what_the_probe_counted_not_a_requested_count() -> None:
+    stats = RunStats()
+    stats.closing(in_range=5000, emitted=1200, child_records={}, pending=None, schema_warnings=0)
+
+    assert stats.summary().startswith("Summary: in range about 5000, emitted 1200, missing 0, ")
+
+
+def test_a_run_ended_before_the_probe_answered_opens_with_what_it_emitted() -> None:
+    assert RunStats().summary().startswith("Summary: emitted 0, missing 0, private: 0 ")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 from tests.tap_runner import tap_executable
@@ -37,6 +38,7 @@ def test_readme_carries_the_about_settings_table() -> None:
 
 def test_the_numbers_the_docs_quote_are_the_codes() -> None:
     from tap_gong_calls.extract import transcript_sizing, windows
+    from tap_gong_calls.gong import ledger, paging
     from tap_gong_calls.gong.api import BATCH_SIZE
     from tap_gong_calls.gong.client import GongClient
     from tap_gong_calls.gong.retries import RetryPolicy
@@ -55,6 +57,14 @@ def test_the_numbers_the_docs_quote_are_the_codes() -> None:
     }
     assert [q for q in quoted if q not in how_it_works] == []
     assert f"Retries up to {RetryPolicy.MAX_TRANSIENT_TRIES} tries" in _flat(FAILURES)
+    # The expired cursor and the request ledger.
+    restarts = paging.MAX_CURSOR_RESTARTS
+    assert f"first page, up to {restarts} times" in how_it_works
+    assert f"(restart 1 of at most {restarts})" in how_it_works
+    assert f"up to {restarts} times, skipping" in _flat(FAILURES)
+    assert f"cursor expired {restarts + 1} times" in _flat(FAILURES)
+    assert f"older than {ledger.KEEP_FOR // timedelta(hours=1)} hours are pruned" in how_it_works
+    assert f"last {ledger.COUNTS_FOR // timedelta(hours=1)} hours" in _flat(FAILURES)
     # Windows in flight: twice requests_per_second, half the client's requests in flight.
     client = GongClient({"requests_per_second": 3}, logging.getLogger("test"), RunStats())
     assert client.max_in_flight // 2 == 2 * 3

@@ -150,6 +150,12 @@ class ExtractionRun:
         """The transcripts still awaited (date range, with transcripts selected)."""
         return self.range.pending if self.range and self.selection.transcripts else None
 
+    @property
+    def probe_total(self) -> int | None:
+        """A date range's calls by the probe's totalRecords; None before the probe answered,
+        and in call_ids mode."""
+        return self.gate.probe_total if self.gate is not None else None
+
     def batches(self) -> Iterator[CallBatch]:
         """Every batch of the run, in order; ends early, cleanly, at the budget."""
         try:
@@ -179,8 +185,8 @@ class ExtractionRun:
         if not self.budget.stopped():
             return
         calls_left = needed = None
-        if self.gate is not None and self.gate.probe_total is not None:
-            calls_left = max(0, self.gate.probe_total - done)
+        if self.gate is not None and self.probe_total is not None:
+            calls_left = max(0, self.probe_total - done)
             needed = self.gate.estimate(calls_left)
         elif self.call_ids is not None:
             calls_left = max(0, len(dict.fromkeys(self.call_ids)) - done)

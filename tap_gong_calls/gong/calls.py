@@ -124,10 +124,14 @@ class CallsApi:
         # If the check is refused too, its error (about the credentials) is the one to show.
         self.client.check_access()
         streams = self.block_streams if endpoint == EXTENSIVE else ["call_transcripts"]
-        deselect = "; ".join(f"meltano select tap-gong-calls --exclude {n} '*'" for n in streams)
+        # Meltano's first `meltano select` replaces its default of every stream, and an
+        # --exclude alone selects nothing (docs/meltano.md): the message says both ways.
+        exclude = "; ".join(f"meltano select tap-gong-calls --exclude {n} '*'" for n in streams)
         return FatalAPIError(
             f"Gong refused {endpoint} (HTTP {refusal.status}) while the credentials work for "
             f"{LISTING}: the key lacks the {endpoint.scope} scope, which the selected "
             f"stream(s) {', '.join(streams)} need. Grant that scope to the key in Gong, or "
-            f"deselect them ({deselect}; or selected: false in the catalog)."
+            f"deselect them: select the streams to keep (meltano select tap-gong-calls calls "
+            f"'*'), or add {exclude} to a select list that has them; or selected: false in "
+            f"the catalog."
         )
