@@ -91,6 +91,9 @@ def parse_messages(stdout: str) -> list[dict[str, Any]]:
 
 
 ALL_STREAMS = ("calls", "call_participants", "call_details", "call_transcripts")
+# The streams beside the calls, and every stream of the tap (what no catalog selects).
+COMPANY_STREAMS = ("answered_scorecards", "scorecards", "trackers", "users", "workspaces")
+EVERY_STREAM = (*ALL_STREAMS, *COMPANY_STREAMS)
 
 
 def catalog_selecting(config: dict[str, Any], streams: tuple[str, ...]) -> dict[str, Any]:

@@ -246,7 +246,7 @@ def test_the_summary_counts_each_stream_under_its_own_name_when_a_map_renames_it
     parties = len(run.records_of("call_participants"))
     assert parties > 10
     assert (
-        f"Summary: requested 10, emitted 10, missing 0, private: 0 tombstoned, "
+        f"Summary: requested 10, emitted 10, missing 0, private: 0 metadata only, "
         f"call_participants {parties}, call_details 10, call_transcripts 9, "
     ) in run.stderr
 

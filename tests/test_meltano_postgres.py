@@ -40,6 +40,7 @@ from tests.meltano_helpers import (
     target_env,
 )
 from tests.postgres import find_server_bin
+from tests.tap_runner import ALL_STREAMS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -269,7 +270,7 @@ def test_all_four_streams_land_and_the_documented_join_names_each_speaker(
     emulator.set_transcript_ready(not_ready, False)
     ids = [c["id"] for c in calls]
     env = {
-        **tap_env(emulator, streams=None, call_ids=json.dumps(ids)),  # meltano.yml: every stream
+        **tap_env(emulator, streams=ALL_STREAMS, call_ids=json.dumps(ids)),
         **target_env(target_db),
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
     }

@@ -30,7 +30,7 @@ from tests.meltano_helpers import (
     offline_env,
     tap_env,
 )
-from tests.tap_runner import ALL_STREAMS
+from tests.tap_runner import EVERY_STREAM
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -78,7 +78,7 @@ def test_the_documented_selection_replaces_the_default_of_every_stream(
 ) -> None:
     assert select_rules(project) is None  # Meltano's default: every stream and property
     everything = selected(project)
-    assert streams_of(everything) == set(ALL_STREAMS)
+    assert streams_of(everything) == set(EVERY_STREAM)
     assert "call_transcripts.transcript" in everything
 
     commands = doc_commands(MELTANO_DOC, "Selecting streams and properties")
@@ -121,4 +121,4 @@ def test_one_stream_is_dropped_after_selecting_every_stream(project: MeltanoProj
     project.check("select", "tap-gong-calls", "--exclude", "call_details", "*")
 
     assert select_rules(project) == ["*.*", "!call_details.*"]
-    assert streams_of(selected(project)) == set(ALL_STREAMS) - {"call_details"}
+    assert streams_of(selected(project)) == set(EVERY_STREAM) - {"call_details"}
