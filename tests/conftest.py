@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 import time
@@ -124,23 +125,41 @@ def hub() -> Iterator[HubGuard]:
 
 
 @pytest.fixture(scope="session")
-def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeltanoProject]:
+def meltano_project(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> Iterator[MeltanoProject]:
     """A copy of the project with the tap and target-postgres installed by the real meltano.
 
-    Installed once per session and shared by the e2e modules: each test brings its own
-    database, Meltano state (MELTANO_DATABASE_URI) and settings (environment variables), and
-    none writes to the project, so they cannot see each other's runs.
+    The plugins are installed once per test session, by whichever xdist worker needs them first
+    (the others wait for it); each worker's copy of the project links to them, and keeps its
+    own run files (Meltano writes a run's catalog and config into the project). Shared by the
+    e2e modules: each test brings its own database, Meltano state (MELTANO_DATABASE_URI) and
+    settings (environment variables), and none writes to the project's files.
     """
-    executable = meltano_executable()
-    root = copy_project(tmp_path_factory.mktemp("meltano-project"))
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent  # what every worker sees
+    installed = shared / "meltano-plugins"
     hub = HubGuard()
-    project = MeltanoProject(root=root, executable=executable, env=offline_env(hub), hub=hub)
     try:
-        for plugin_type, name in (("extractor", "tap-gong-calls"), ("loader", "target-postgres")):
-            started = time.monotonic()
-            project.check("install", plugin_type, name, timeout=INSTALL_TIMEOUT_SECONDS)
-            print(f"meltano install {plugin_type} {name}: {time.monotonic() - started:.1f}s")
-        yield project
+        with (shared / "meltano-plugins.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if not (installed / ".meltano" / "installed").exists():
+                installer = MeltanoProject(
+                    copy_project(installed), meltano_executable(), offline_env(hub), hub=hub
+                )
+                for plugin_type, name in (
+                    ("extractor", "tap-gong-calls"),
+                    ("loader", "target-postgres"),
+                ):
+                    started = time.monotonic()
+                    installer.check("install", plugin_type, name, timeout=INSTALL_TIMEOUT_SECONDS)
+                    print(f"meltano install {name}: {time.monotonic() - started:.1f}s")
+                (installed / ".meltano" / "installed").write_text("")
+        root = copy_project(base / "meltano-project")
+        (root / ".meltano").mkdir()
+        for kind in ("extractors", "loaders"):  # the same pip_url: Meltano takes them installed
+            (root / ".meltano" / kind).symlink_to(installed / ".meltano" / kind)
+        yield MeltanoProject(root, meltano_executable(), offline_env(hub), hub=hub)
     finally:
         hub.close()
     assert not hub.requests, f"Meltano contacted its Hub: {hub.requests}"

@@ -24,8 +24,6 @@ from gong_emulator import (
 from tests.tap_runner import CREDENTIALS, config, run_tap
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from tests.tap_runner import TapRun
 
 NOW = datetime.datetime.now(datetime.UTC)
@@ -39,11 +37,19 @@ ZONE = "America/New_York"
 
 
 @pytest.fixture
-def emulator() -> Iterator[GongEmulator]:
-    with GongEmulator(**CREDENTIALS, company_time_zone=ZONE) as emu:
-        emu.add_calls(CALLS)
-        emu.seed_company(users=230, avatars=3, reviews=260)
-        yield emu
+def emulator_options() -> dict[str, Any]:
+    return {"company_time_zone": ZONE}
+
+
+@pytest.fixture
+def emulator_calls() -> list[dict[str, Any]]:
+    return CALLS
+
+
+@pytest.fixture
+def emulator(emulator: GongEmulator) -> GongEmulator:
+    emulator.seed_company(users=230, avatars=3, reviews=260)
+    return emulator
 
 
 def settings(emu: GongEmulator, **more: Any) -> dict[str, Any]:

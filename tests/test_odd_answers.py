@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -23,26 +23,25 @@ from gong_emulator import (
 )
 from tests.tap_runner import ALL_STREAMS, CREDENTIALS, config, run_tap
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
 CALLS = seed_calls(6, "2024-05-01T00:00:00Z")
 RANGE = {"start_date": "2024-05-01T00:00:00Z", "end_date": "2024-05-02T00:00:00Z"}
 
 
 @pytest.fixture
-def emulator(request: pytest.FixtureRequest) -> Iterator[GongEmulator]:
-    options: dict[str, Any] = getattr(request, "param", {})
-    with GongEmulator(**CREDENTIALS, **options) as emu:
-        emu.add_calls(CALLS)
-        yield emu
+def emulator_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return dict(getattr(request, "param", {}))
+
+
+@pytest.fixture
+def emulator_calls() -> list[dict[str, Any]]:
+    return CALLS
 
 
 def warnings_about(stderr: str, text: str) -> list[str]:
     return [line for line in stderr.splitlines() if "WARNING" in line and text in line]
 
 
-@pytest.mark.parametrize("emulator", [{"nul_characters": True}], indirect=True)
+@pytest.mark.parametrize("emulator_options", [{"nul_characters": True}], indirect=True)
 def test_nul_characters_are_removed_at_any_depth_counted_and_named_once(
     emulator: GongEmulator,
 ) -> None:
@@ -78,7 +77,7 @@ def test_nul_characters_are_removed_at_any_depth_counted_and_named_once(
     assert len(warnings_about(run.stderr, "lone UTF-16 surrogate")) == 1
 
 
-@pytest.mark.parametrize("emulator", [{"nul_characters": True}], indirect=True)
+@pytest.mark.parametrize("emulator_options", [{"nul_characters": True}], indirect=True)
 def test_a_target_that_keeps_nul_can_have_it(emulator: GongEmulator) -> None:
     run = run_tap(config(emulator, remove_nul_characters=False, **RANGE))
 
@@ -91,7 +90,7 @@ def test_a_target_that_keeps_nul_can_have_it(emulator: GongEmulator) -> None:
     assert "lone surrogates replaced: 3" in run.stderr
 
 
-@pytest.mark.parametrize("emulator", [{"numeric_ids": True}], indirect=True)
+@pytest.mark.parametrize("emulator_options", [{"numeric_ids": True}], indirect=True)
 @pytest.mark.parametrize("mode", ["range", "ids"])
 def test_ids_sent_as_numbers_are_written_as_the_same_strings_in_every_stream(
     emulator: GongEmulator, mode: str

@@ -20,7 +20,6 @@ from gong_emulator import GongEmulator, seed_calls
 from tests.tap_runner import CREDENTIALS, run_tap, tap_executable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
 CALLS = seed_calls(3000, "2024-01-01T06:00:00Z", datetime.timedelta(minutes=5))
@@ -28,10 +27,8 @@ BUDGET = 20
 
 
 @pytest.fixture
-def emulator() -> Iterator[GongEmulator]:
-    with GongEmulator(**CREDENTIALS) as emu:
-        emu.add_calls(CALLS)
-        yield emu
+def emulator_calls() -> list[dict[str, Any]]:
+    return CALLS
 
 
 def config(emu: GongEmulator, **settings: object) -> dict[str, Any]:
