@@ -36,15 +36,19 @@ if TYPE_CHECKING:
     from tap_gong_calls.extract.run import SharedBudget
     from tap_gong_calls.gong.api import Endpoint
     from tap_gong_calls.gong.client import GongClient
+    from tap_gong_calls.stream_base import RunClosing
 
 
 class CompanyStream(ValidatedStream):
     """A stream read through the run's client, counted against the run's one budget."""
 
-    def __init__(self, tap: Tap, client: GongClient, budget: SharedBudget) -> None:
+    def __init__(
+        self, tap: Tap, client: GongClient, budget: SharedBudget, closing: RunClosing
+    ) -> None:
         super().__init__(tap)
         self.client = client
         self.budget = budget
+        self.closing = closing
 
     def stopped_at_budget(self) -> None:
         self.logger.warning(
@@ -80,6 +84,7 @@ class TableStream(CompanyStream):
             return
         finally:
             self.budget.record_usage()  # streams sync in any order: the calls may be done
+            self.closing.done(self.name)
         self.activate_version()  # every row of another version is gone from Gong
         self.logger.info("%s: read whole; ACTIVATE_VERSION sent", self.name)
 
@@ -128,8 +133,10 @@ class AnsweredScorecardsStream(CompanyStream, WindowBookmarkedStream):
     primary_keys = ("answeredScorecardId",)
     replication_key = "reviewTime"
 
-    def __init__(self, tap: Tap, client: GongClient, budget: SharedBudget) -> None:
-        super().__init__(tap, client, budget)
+    def __init__(
+        self, tap: Tap, client: GongClient, budget: SharedBudget, closing: RunClosing
+    ) -> None:
+        super().__init__(tap, client, budget, closing)
         if by_ids(self.config):  # the reviews of those calls, every run
             self.replication_key = None  # type: ignore[assignment]
 
@@ -151,6 +158,7 @@ class AnsweredScorecardsStream(CompanyStream, WindowBookmarkedStream):
             return
         finally:
             self.budget.record_usage()
+            self.closing.done(self.name)
         if (entries := read.state_after()) is not None:
             self.write_bookmark(entries)
 

@@ -3,6 +3,8 @@ left as Gong sent them, and a table version it chooses (sdk_overrides.VersionedS
 
 from __future__ import annotations
 
+import sys
+import threading
 from functools import cached_property
 from importlib import resources
 from typing import TYPE_CHECKING, ClassVar
@@ -14,6 +16,9 @@ from tap_gong_calls.contract import RecordContract
 from tap_gong_calls.sdk_overrides import VersionedStream
 
 if TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable
+
     from singer_sdk.helpers.types import Record
 
 DELETED_AT = "_sdc_deleted_at"
@@ -44,3 +49,33 @@ class ValidatedStream(VersionedStream):
         if DELETED_AT in record:  # a tombstone: keys, nothing else
             return self.contract.tombstone(record, source)
         return self.contract.check(record, source)
+
+
+class RunClosing:
+    """The run's Summary line, logged once: after the last selected stream synced (singer-sdk
+    syncs them by name, so the calls stream is not always last), or as soon as one fails."""
+
+    def __init__(
+        self,
+        selected: Callable[[], set[str]],
+        summary: Callable[[], str],
+        logger: logging.Logger,
+    ) -> None:
+        self.selected = selected
+        self.summary = summary
+        self.logger = logger
+        self._left: set[str] | None = None
+        self._logged = False
+        self._lock = threading.Lock()
+
+    def done(self, stream: str) -> None:
+        """``stream`` synced (or failed: call it from a ``finally``)."""
+        failing = sys.exc_info()[0] is not None
+        with self._lock:
+            if self._left is None:
+                self._left = self.selected()
+            self._left.discard(stream)
+            if self._logged or (self._left and not failing):
+                return
+            self._logged = True
+        self.logger.info(self.summary())

@@ -24,7 +24,7 @@ from tap_gong_calls.extract.run import ExtractionRun, SharedBudget
 from tap_gong_calls.sdk_overrides import BatchFedStream, VersionedStream, WindowBookmarkedStream
 from tap_gong_calls.settings import by_ids, private_calls_of
 from tap_gong_calls.state import REIMPORT_KEY
-from tap_gong_calls.stream_base import DELETED_AT, ValidatedStream
+from tap_gong_calls.stream_base import DELETED_AT, RunClosing, ValidatedStream
 from tap_gong_calls.timestamps import format_utc, utc_now
 
 if sys.version_info >= (3, 12):
@@ -61,14 +61,17 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         self,
         tap: Tap,
         client: GongClient,
+        *,
         stats: RunStats,
         budget: SharedBudget,
+        closing: RunClosing,
         written: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__(tap)
         self.client = client
         self.stats = stats
         self.budget = budget
+        self.closing = closing
         self.run: ExtractionRun | None = None  # once get_records began
         self.deleted_at = ""  # the _sdc_deleted_at of this run's tombstones
         # Records that reached stdout, per stream (the tap's writer counts them).
@@ -104,7 +107,7 @@ class CallsStream(ValidatedStream, WindowBookmarkedStream):
         finally:
             # Every run's last STATE carries what it sent (a failed one's too).
             self.write_bookmark(run.usage_entry())
-            self.logger.info(self.summary())
+            self.closing.done(self.name)
         done = self.stats.emitted + self.stats.private_tombstoned + self.stats.missing
         run.report(done, self.stream_state.get("replication_key_value"))
 

@@ -29,6 +29,7 @@ from tap_gong_calls.sdk_overrides import GongTapBase
 from tap_gong_calls.settings import CONFIG_SCHEMA
 from tap_gong_calls.state import STREAM
 from tap_gong_calls.state import check_state as check_envelope
+from tap_gong_calls.stream_base import RunClosing
 from tap_gong_calls.streams import (
     CallDetailsStream,
     CallParticipantsStream,
@@ -85,21 +86,39 @@ class TapGongCalls(GongTapBase):
             lambda: self.state.setdefault("bookmarks", {}).setdefault(STREAM, {}),
         )
 
+    @cached_property
+    def closing(self) -> RunClosing:
+        """The run's Summary line, once the last selected stream synced."""
+        return RunClosing(
+            lambda: {
+                name
+                for name, stream in self.streams.items()
+                if stream.selected and stream.parent_stream_type is None
+            },
+            lambda: self.run_summary() or "",
+            self.logger,
+        )
+
     @override
     def discover_streams(self) -> list[Stream]:
-        client, budget = self.client, self.budget
-        # The company's tables first: the calls stream, last, then writes the run's usage and
-        # its Summary over every request of the run.
+        client, budget, closing = self.client, self.budget, self.closing
         return [
-            UsersStream(self, client, budget),
-            WorkspacesStream(self, client, budget),
-            TrackersStream(self, client, budget),
-            ScorecardsStream(self, client, budget),
-            AnsweredScorecardsStream(self, client, budget),
-            CallsStream(self, client, self.stats, budget, written=self.records_written),
+            CallsStream(
+                self,
+                client,
+                stats=self.stats,
+                budget=budget,
+                closing=closing,
+                written=self.records_written,
+            ),
             CallParticipantsStream(self),
             CallDetailsStream(self),
             CallTranscriptsStream(self),
+            UsersStream(self, client, budget, closing),
+            WorkspacesStream(self, client, budget, closing),
+            TrackersStream(self, client, budget, closing),
+            ScorecardsStream(self, client, budget, closing),
+            AnsweredScorecardsStream(self, client, budget, closing),
         ]
 
     @override

@@ -240,3 +240,18 @@ def test_the_plan_line_counts_what_the_streams_beside_the_calls_sent(
     assert run.last_state is not None
     recorded = sum(n for _, n in run.last_state["bookmarks"]["calls"]["requests"])
     assert recorded == len(emulator.requests)
+
+
+@pytest.mark.parametrize("streams", [("users",), ("calls", "users"), (*REVIEWS, "calls")])
+def test_the_summary_closes_every_run_and_counts_every_request(
+    emulator: GongEmulator, streams: tuple[str, ...]
+) -> None:
+    run = run_tap(settings(emulator), streams=streams)
+
+    assert run.returncode == 0, run.explain()
+    lines = run.stderr.splitlines()
+    (summary,) = [line for line in lines if "Summary:" in line]
+    assert f"requests {len(emulator.requests)}," in summary
+    # After the last stream's sync (singer-sdk syncs them by name).
+    last = max(i for i, line in enumerate(lines) if "Beginning" in line and "sync of" in line)
+    assert lines.index(summary) > last

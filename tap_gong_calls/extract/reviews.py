@@ -4,18 +4,19 @@ published, in the company's time zone.
 Gong filters reviews by days (``YYYY-MM-DD`` in the company's time zone, From inclusive, To
 exclusive; docs/gong-api-behaviour.md §21), and a review can be published long after its call.
 So the bookmark is a day, ``bookmarks.answered_scorecards.review_day``: the company's day when
-the last complete read ran. The next run reads again from the day before it, so a review
-published late that day (or on the far side of a time zone the setting misses by hours) is
-never skipped; the rows read twice are the same rows, upserted on ``answeredScorecardId``. A
-first run reads from ``start_date``.
+the last complete read ran. The next run reads that day again, so a review published late that
+day is never skipped (and, with no ``company_time_zone`` set, the day before it too, which a zone
+hours off UTC may hold); the rows read twice are the same rows, upserted on
+``answeredScorecardId``. A first run reads from ``start_date``.
 
 With ``call_ids`` there is no bookmark: Gong has no filter by call id, so the calls' days are
 looked up (one request per 100 ids) and the reviews of those days kept when their ``callId``
 is one of the ids.
 
 A review of a private call is never written (private_calls ``metadata`` or ``exclude``): the
-calls of each page's reviews are looked up (one request per 100 calls not seen before in the
-run) and the reviews of private ones set apart, for their tombstones.
+calls of the reviews are looked up (one request per 100 calls not seen before in the run; pages
+wait until their new calls fill one) and the reviews of private ones set apart, for their
+tombstones.
 """
 
 from __future__ import annotations
@@ -71,11 +72,27 @@ class ReviewsRead:
 
     def pages(self) -> Iterator[tuple[list[Item], list[Item]]]:
         """The reviews a page at a time: those to write, and those of private calls."""
-        for page in self._wanted_pages():
-            if not self.splits_private:
+        if not self.splits_private:
+            for page in self._wanted_pages():
                 yield page, []
-                continue
-            self._look_up({str(review.get("callId")) for review in page} - set(self.private))
+            return
+        # Pages are held until their unknown calls fill a look-up of 100 (a page of reviews
+        # names a few dozen new calls): one request per 100 calls, not one per page.
+        held: list[list[Item]] = []
+        unknown: set[str] = set()
+        for page in self._wanted_pages():
+            held.append(page)
+            unknown |= {str(review.get("callId")) for review in page} - set(self.private)
+            if len(unknown) >= BATCH_SIZE:
+                yield from self._settled(held, unknown)
+                held, unknown = [], set()
+        yield from self._settled(held, unknown)
+
+    def _settled(
+        self, held: list[list[Item]], unknown: set[str]
+    ) -> Iterator[tuple[list[Item], list[Item]]]:
+        self._look_up(unknown)
+        for page in held:
             private = [r for r in page if self.private.get(str(r.get("callId")))]
             yield [r for r in page if not self.private.get(str(r.get("callId")))], private
 
@@ -110,7 +127,11 @@ class ReviewsRead:
 
     def _review_filter(self) -> dict[str, str]:
         if self.bookmark is not None:
-            start = self.bookmark - ONE_DAY  # read again: reviews published later that day
+            # The bookmark's day is read again (reviews published later that day); without the
+            # company's time zone, the day before it too, which a zone hours off may hold.
+            start = (
+                self.bookmark if self.config.get("company_time_zone") else self.bookmark - ONE_DAY
+            )
         else:
             start = parse_utc(str(self.config["start_date"])).astimezone(self.zone).date()
         end = self.today + ONE_DAY
