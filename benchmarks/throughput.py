@@ -256,10 +256,13 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 
 def run_tap(
-    tap: str, config: dict[str, Any], streams: tuple[str, ...] | None = ("calls",)
+    tap: str,
+    config: dict[str, Any],
+    streams: tuple[str, ...] | None = ("calls",),
+    state: dict[str, Any] | None = None,
 ) -> tuple[int, float, float, str, str]:
-    """Run the tap once with ``streams`` selected (None: all); exit code, wall seconds, peak
-    RSS (MiB), stdout, stderr."""
+    """Run the tap once with ``streams`` selected (None: all), from ``state`` if given; exit
+    code, wall seconds, peak RSS (MiB), stdout, stderr."""
     with tempfile.TemporaryDirectory() as folder:
         config_path, rss_path = Path(folder, "config.json"), Path(folder, "maxrss")
         config_path.write_text(json.dumps(config))
@@ -269,6 +272,10 @@ def run_tap(
             catalog_path = Path(folder, "catalog.json")
             catalog_path.write_text(json.dumps(catalog_selecting(config, streams)))
             command += ["--catalog", str(catalog_path)]
+        if state is not None:
+            state_path = Path(folder, "state.json")
+            state_path.write_text(json.dumps(state))
+            command += ["--state", str(state_path)]
         with out_path.open("wb") as out, err_path.open("wb") as err:
             started = time.monotonic()
             process = subprocess.Popen(

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 Record = dict[str, Any]
+T = TypeVar("T")
 
 
 class Collection:
@@ -55,6 +56,12 @@ class Collection:
     def all(self) -> list[Record]:
         with self._lock:
             return copy.deepcopy(list(self._records.values()))
+
+    def query(self, answer: Callable[[list[Record]], T]) -> T:
+        """A deep copy of what `answer` makes of the held records (in insertion order, not
+        copies: it must only read them). A page of many records costs a copy of the page."""
+        with self._lock:
+            return copy.deepcopy(answer(list(self._records.values())))
 
     def keys(self) -> set[str]:
         with self._lock:
