@@ -79,22 +79,25 @@ class ReviewsRead:
         # Pages are held until their unknown calls fill a look-up of 100 (a page of reviews
         # names a few dozen new calls): one request per 100 calls, not one per page.
         held: list[list[Item]] = []
-        unknown: set[str] = set()
         for page in self._wanted_pages():
             held.append(page)
-            unknown |= {str(review.get("callId")) for review in page} - set(self.private)
-            if len(unknown) >= BATCH_SIZE:
-                yield from self._settled(held, unknown)
-                held, unknown = [], set()
-        yield from self._settled(held, unknown)
+            while len(unknown := self._unknown(held)) >= BATCH_SIZE:
+                self._look_up(unknown[:BATCH_SIZE])
+                yield from self._released(held)
+        self._look_up(self._unknown(held))
+        yield from self._released(held)
 
-    def _settled(
-        self, held: list[list[Item]], unknown: set[str]
-    ) -> Iterator[tuple[list[Item], list[Item]]]:
-        self._look_up(unknown)
-        for page in held:
-            private = [r for r in page if self.private.get(str(r.get("callId")))]
-            yield [r for r in page if not self.private.get(str(r.get("callId")))], private
+    def _unknown(self, held: list[list[Item]]) -> list[str]:
+        """The calls of the held reviews whose privacy is not known yet, oldest page first."""
+        ids = (str(review.get("callId")) for page in held for review in page)
+        return [c for c in dict.fromkeys(ids) if c not in self.private]
+
+    def _released(self, held: list[list[Item]]) -> Iterator[tuple[list[Item], list[Item]]]:
+        """The leading held pages whose every call is known, split (removed from ``held``)."""
+        while held and all(str(r.get("callId")) in self.private for r in held[0]):
+            page = held.pop(0)
+            private = [r for r in page if self.private[str(r.get("callId"))]]
+            yield [r for r in page if not self.private[str(r.get("callId"))]], private
 
     def _wanted_pages(self) -> Iterator[list[Item]]:
         if self.call_ids is None:
@@ -105,9 +108,9 @@ class ReviewsRead:
             for page in self._pages(filters):
                 yield [review for review in page if str(review.get("callId")) in wanted]
 
-    def _look_up(self, call_ids: set[str]) -> None:
+    def _look_up(self, call_ids: list[str]) -> None:
         """Learn whether each of ``call_ids`` is private (a call Gong no longer knows is not)."""
-        ids = sorted(call_ids)
+        ids = list(call_ids)
         for start in range(0, len(ids), BATCH_SIZE):
             chunk = ids[start : start + BATCH_SIZE]
             self.private.update(dict.fromkeys(chunk, False))
