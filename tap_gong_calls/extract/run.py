@@ -87,11 +87,6 @@ class SharedBudget:
                 self._budget = self._open()
             return self._budget
 
-    def close(self) -> None:
-        """Let go of the ledger (its file lock or database connection)."""
-        if self._budget is not None and self._budget.ledger is not None:
-            self._budget.ledger.close()
-
     def record_usage(self) -> None:
         """Put the run's requests into the ``calls`` state (which the next STATE carries), for
         a stream that syncs after the calls stream wrote its own."""
