@@ -35,9 +35,11 @@ def test_large_transcripts_arrive_whole_in_requests_of_fewer_ids() -> None:
     assert [r["callId"] for r in records] == IDS
     assert all(r["transcript"] == expected[r["callId"]] for r in records)
     sizes = [len(ids) for ids in asked]
-    # 20 first; they average ~0.5 MB, so the next requests carry ~24 ids (12 MB), and more
-    # as ordinary transcripts bring the average down.
+    # 20 first, alone; they average ~0.5 MB, so the next requests carry ~24 ids (12 MB), and
+    # more as ordinary transcripts bring the average down. Those overlap, so they may reach
+    # Gong in another order than they were planned in: their sizes are checked as a set.
     assert sizes[0] == 20, sizes
-    assert 10 < sizes[1] < 30, sizes
-    assert sizes[1:] == sorted(sizes[1:-1]) + sizes[-1:], sizes
+    rest = sizes[1:]
+    assert sum(10 < size < 30 for size in rest) >= 2, sizes
+    assert max(rest) > 30, sizes
     assert sum(sizes) == len(IDS)
