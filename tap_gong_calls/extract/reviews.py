@@ -25,6 +25,7 @@ import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from tap_gong_calls.extract.batch import chunks
 from tap_gong_calls.gong.api import ANSWERED_SCORECARDS, BATCH_SIZE, EXTENSIVE, call_id
 from tap_gong_calls.settings import private_calls_of
 from tap_gong_calls.state import StateError
@@ -66,7 +67,6 @@ class ReviewsRead:
         self.zone = ZoneInfo(str(config.get("company_time_zone") or "UTC"))
         self.today = utc_now().astimezone(self.zone).date()
         self.bookmark = read_review_day(stream_state)
-        self.call_days: dict[str, datetime.date] = {}  # call_ids mode: each call's day
         self.splits_private = private_calls_of(config) != "include"
         self.private: dict[str, bool] = {}  # call id -> whether the call is private
 
@@ -108,14 +108,16 @@ class ReviewsRead:
             for page in self._pages(filters):
                 yield [review for review in page if str(review.get("callId")) in wanted]
 
-    def _look_up(self, call_ids: list[str]) -> None:
-        """Learn whether each of ``call_ids`` is private (a call Gong no longer knows is not)."""
-        ids = list(call_ids)
-        for start in range(0, len(ids), BATCH_SIZE):
-            chunk = ids[start : start + BATCH_SIZE]
+    def _look_up(self, call_ids: list[str]) -> list[Item]:
+        """The calls of ``call_ids`` Gong knows, 100 a request; whether each is private, learnt
+        on the way (a call Gong no longer knows is not)."""
+        found: list[Item] = []
+        for chunk in chunks(call_ids):
             self.private.update(dict.fromkeys(chunk, False))
             for item in self.calls.items(EXTENSIVE, {"callIds": chunk}):
                 self.private[call_id(item, EXTENSIVE)] = item["metaData"].get("isPrivate") is True
+                found.append(item)
+        return found
 
     def state_after(self) -> dict[str, Any] | None:
         """The bookmark once every page was read (None with call_ids: nothing to keep)."""
@@ -153,17 +155,14 @@ class ReviewsRead:
     def _call_filters(self) -> Iterator[dict[str, str]]:
         """Filters by the calls' days, one per cluster of days (a day around each, for the
         time zone), for the reviews of the configured calls."""
-        ids = list(dict.fromkeys(self.call_ids or []))
-        for start in range(0, len(ids), BATCH_SIZE):
-            for item in self.calls.items(EXTENSIVE, {"callIds": ids[start : start + BATCH_SIZE]}):
-                started = item["metaData"].get("started")
-                try:
-                    moment = parse_utc(str(started))
-                except ValueError:
-                    continue
-                self.call_days[call_id(item, EXTENSIVE)] = moment.astimezone(self.zone).date()
-                self.private[call_id(item, EXTENSIVE)] = item["metaData"].get("isPrivate") is True
-        days = sorted(set(self.call_days.values()))
+        call_days: set[datetime.date] = set()
+        for item in self._look_up(list(dict.fromkeys(self.call_ids or []))):
+            try:
+                moment = parse_utc(str(item["metaData"].get("started")))
+            except ValueError:
+                continue
+            call_days.add(moment.astimezone(self.zone).date())
+        days = sorted(call_days)
         clusters: list[list[datetime.date]] = []
         for day in days:
             if clusters and (day - clusters[-1][-1]).days < CLUSTER_GAP_DAYS:

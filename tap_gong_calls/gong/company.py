@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from singer_sdk.exceptions import FatalAPIError
 
 from tap_gong_calls.gong.api import LISTING
-from tap_gong_calls.gong.errors import BadResponseError, GongAuthError, NotFoundError
-from tap_gong_calls.gong.paging import paginate
+from tap_gong_calls.gong.errors import GongAuthError, NotFoundError
+from tap_gong_calls.gong.paging import paginate, records_in
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -48,17 +48,13 @@ class CompanyApi:
             raise self._scope_error(exc, endpoint, stream) from None
 
     def _whole(self, endpoint: Endpoint, params: dict[str, str] | None) -> list[Item]:
-        key = endpoint.records_key
         try:
             answer = self.client.request_json(endpoint.method, endpoint.path, params=params)
         except NotFoundError as exc:
             if endpoint.says_empty(exc.gong_messages):
                 return []
             raise
-        items = answer.get(key or "")
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise BadResponseError(f"Gong answered {endpoint} without a '{key}' list")
-        return items
+        return records_in(answer, endpoint)
 
     def _scope_error(self, refusal: GongAuthError, endpoint: Endpoint, stream: str) -> Exception:
         """The refusal explained: a missing scope, or (if the check fails too) credentials."""

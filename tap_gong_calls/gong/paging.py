@@ -117,9 +117,7 @@ def paginate(
         records = answer.body.get("records")
         if not isinstance(records, dict):
             raise BadResponseError(f"Gong answered {endpoint} without the 'records' paging object")
-        items = answer.body.get(key)
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise BadResponseError(f"Gong answered {endpoint} without a '{key}' list")
+        items = records_in(answer.body, endpoint)
         total = records.get("totalRecords")
         next_cursor = records.get("cursor")
         yield Page(
@@ -133,3 +131,13 @@ def paginate(
         if next_cursor == cursor:
             raise BadResponseError(f"Gong repeated the same cursor on {endpoint}")
         cursor = str(next_cursor)
+
+
+def records_in(body: JSONBody, endpoint: Endpoint) -> list[Item]:
+    """The list of objects an answer of ``endpoint`` carries under its records key, or a clear
+    error."""
+    key = endpoint.records_key
+    items = body.get(key or "")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise BadResponseError(f"Gong answered {endpoint} without a '{key}' list")
+    return items
