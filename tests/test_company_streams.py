@@ -255,3 +255,25 @@ def test_the_summary_closes_every_run_and_counts_every_request(
     # After the last stream's sync (singer-sdk syncs them by name).
     last = max(i for i, line in enumerate(lines) if "Beginning" in line and "sync of" in line)
     assert lines.index(summary) > last
+
+
+@pytest.mark.parametrize(
+    ("review_day", "problem"),
+    [
+        ("2099-01-01", "lies in the future"),
+        (20240101, "is not a day"),
+        ("yesterday", "is not a day"),
+    ],
+)
+def test_a_reviews_bookmark_the_tap_did_not_write_fails_before_any_request(
+    emulator: GongEmulator, review_day: object, problem: str
+) -> None:
+    state = {"bookmarks": {"answered_scorecards": {"review_day": review_day}}}
+    run = run_tap(settings(emulator), streams=REVIEWS, state=state)
+
+    assert run.returncode == 1
+    assert emulator.requests == []
+    (line,) = [line for line in run.stderr.splitlines() if "review_day" in line]
+    assert problem in line
+    assert "meltano state set" in line
+    assert "Traceback" not in run.stderr

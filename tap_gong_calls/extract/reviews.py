@@ -182,10 +182,19 @@ def read_review_day(stream_state: Mapping[str, Any]) -> datetime.date | None:
     value = stream_state.get(DAY_KEY)
     if value is None:
         return None
+    fix = "Fix or remove it (`meltano state set`); removed, the next run reads from start_date."
     try:
-        return datetime.date.fromisoformat(str(value))
+        day = datetime.date.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
+        day = None
+    if day is None:
         raise StateError(
-            f"its bookmarks.{STREAM}.{DAY_KEY} {value!r} is not a day (YYYY-MM-DD). Fix or "
-            f"remove it (`meltano state set`); removed, the next run reads from start_date."
-        ) from None
+            f"its bookmarks.{STREAM}.{DAY_KEY} {value!r} is not a day (YYYY-MM-DD). {fix}"
+        )
+    # Today in any time zone is at most UTC's tomorrow.
+    if day > utc_now().date() + ONE_DAY:
+        raise StateError(
+            f"its bookmarks.{STREAM}.{DAY_KEY} {day.isoformat()} lies in the future: a run from "
+            f"it would skip every review until then. {fix}"
+        )
+    return day
